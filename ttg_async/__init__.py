@@ -1,0 +1,43 @@
+"""ttg_async: an asyncio SDK for the TTG (TodayTix Group) ticketing API v3."""
+
+from ttg_async._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    CartExpiredError,
+    ConfigurationError,
+    ConflictError,
+    GoneError,
+    InvalidRequestError,
+    InventoryExhaustedError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderCodeNotFoundError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    TotalPriceMismatchError,
+    TTGError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "CartExpiredError",
+    "ConfigurationError",
+    "ConflictError",
+    "GoneError",
+    "InvalidRequestError",
+    "InventoryExhaustedError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderCodeNotFoundError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "TTGError",
+    "TotalPriceMismatchError",
+]
