@@ -60,8 +60,9 @@ class TTGError(Exception):
     ``attempts`` counts the HTTP attempts made for the call that failed, and ``request_id``
     is the ``X-Request-ID`` that every one of those attempts carried (``None`` when the error
     happened before any request was built). ``outcome_unknown`` is true when the request may
-    have been processed by the server even though no answer arrived: only a read of the
-    resource can tell what happened.
+    have been processed by the server even though no answer arrived. For a failed
+    ``orders.create``, ``idempotency_key`` is the key its attempts sent: calling again with it
+    returns the order if one was made, and never makes a second.
     """
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
@@ -70,6 +71,7 @@ class TTGError(Exception):
         self.request_id = request_id
         self.attempts = 0
         self.outcome_unknown = False
+        self.idempotency_key: str | None = None
 
     def __str__(self) -> str:
         if self.request_id:
