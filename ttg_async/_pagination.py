@@ -1,0 +1,182 @@
+"""Limit/offset pages as data, and one generic walker for every paginated endpoint.
+
+A page knows its items and where the next one starts; :class:`Paginator` does the walking,
+the optional prefetching and the item cap, the same way for locations, events and anything
+added later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["MAX_LIMIT", "Page", "Paginator", "check_page_args", "next_offset"]
+
+T = TypeVar("T")
+
+#: The largest page size the API accepts.
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list endpoint.
+
+    >>> async for page in ttg.locations.list(limit=100).pages():
+    ...     print(page.offset, len(page.items), page.total)
+    """
+
+    items: list[T]
+    limit: int
+    offset: int
+    total: int
+
+
+def next_offset(page: Page[T]) -> int | None:
+    """Where the page after ``page`` starts, or ``None`` when the walk is over.
+
+    The documented rule is to add ``limit`` to ``offset`` until ``offset >= total``. An empty
+    page also ends the walk, so a server whose ``total`` overstates what it holds cannot keep
+    a caller looping forever.
+    """
+    if not page.items or page.limit <= 0:
+        return None
+    following = page.offset + page.limit
+    return following if following < page.total else None
+
+
+def check_page_args(limit: object, offset: object, max_items: object, concurrency: object) -> None:
+    """Reject bad paging arguments locally, naming the argument."""
+    for name, value, low, high in (
+        ("limit", limit, 1, MAX_LIMIT),
+        ("offset", offset, 0, None),
+        ("concurrency", concurrency, 1, 64),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name}: must be an int, not {type(value).__name__}")
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"{name}: must be {bounds}, got {value}")
+    if max_items is not None:
+        if isinstance(max_items, bool) or not isinstance(max_items, int):
+            raise TypeError(f"max_items: must be an int or None, not {type(max_items).__name__}")
+        if max_items < 0:
+            raise ValueError(f"max_items: must be at least 0, got {max_items}")
+
+
+FetchPage = Callable[[int, int], Awaitable[Page[T]]]
+
+
+class Paginator(Generic[T]):
+    """Walks a limit/offset list endpoint. Nothing is requested until it is iterated.
+
+    >>> async for location in ttg.locations.list():
+    ...     print(location.name)
+    >>> events = await ttg.events.list("1", max_items=200).collect()
+
+    With ``concurrency > 1`` the first page is fetched alone (it tells ``total``); after that
+    up to ``concurrency`` pages are in flight at once. Items still come out in server order,
+    and at most ``concurrency`` pages are held in memory, whatever the size of the catalog.
+    """
+
+    def __init__(
+        self,
+        fetch_page: FetchPage[T],
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int = 1,
+    ) -> None:
+        check_page_args(limit, offset, max_items, concurrency)
+        self._fetch_page = fetch_page
+        self._limit = limit
+        self._offset = offset
+        self._max_items = max_items
+        self._concurrency = concurrency
+
+    def __repr__(self) -> str:
+        return (
+            f"Paginator(limit={self._limit}, offset={self._offset}, "
+            f"max_items={self._max_items}, concurrency={self._concurrency})"
+        )
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in page.items:
+                    yield item
+
+    async def collect(self) -> list[T]:
+        """Every item of every page, in server order."""
+        return [item async for item in self]
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """The pages themselves, each trimmed so that no more than ``max_items`` come out."""
+        remaining = self._max_items
+        if remaining == 0:
+            return
+        async with aclosing(self._raw_pages()) as raw_pages:
+            async for page in raw_pages:
+                if remaining is not None and len(page.items) >= remaining:
+                    yield Page(page.items[:remaining], page.limit, page.offset, page.total)
+                    return
+                if remaining is not None:
+                    remaining -= len(page.items)
+                yield page
+
+    def _wanted_end(self) -> int | None:
+        return None if self._max_items is None else self._offset + self._max_items
+
+    async def _raw_pages(self) -> AsyncIterator[Page[T]]:
+        page = await self._fetch_page(self._offset, self._limit)
+        yield page
+        if self._concurrency == 1:
+            following = next_offset(page)
+            wanted_end = self._wanted_end()
+            while following is not None and (wanted_end is None or following < wanted_end):
+                page = await self._fetch_page(following, self._limit)
+                yield page
+                following = next_offset(page)
+            return
+        async with aclosing(self._prefetched(page)) as later_pages:
+            async for later in later_pages:
+                yield later
+
+    async def _prefetched(self, first: Page[T]) -> AsyncIterator[Page[T]]:
+        step = first.limit if first.limit > 0 else self._limit
+        total = first.total
+        wanted_end = self._wanted_end()
+        following = next_offset(first)
+        window: deque[asyncio.Task[Page[T]]] = deque()
+
+        def plan_more() -> None:
+            nonlocal following
+            while following is not None and len(window) < self._concurrency:
+                if following >= total or (wanted_end is not None and following >= wanted_end):
+                    following = None
+                    return
+                window.append(asyncio.ensure_future(self._fetch_page(following, self._limit)))
+                following += step
+
+        try:
+            plan_more()
+            while window:
+                page = await window.popleft()
+                if page.offset >= total:
+                    return
+                yield page
+                if not page.items:
+                    return
+                # A total that shrinks mid-walk ends the walk at the new total.
+                total = min(total, page.total)
+                plan_more()
+        finally:
+            for task in window:
+                task.cancel()
+            if window:
+                await asyncio.gather(*window, return_exceptions=True)
