@@ -1,0 +1,780 @@
+"""msgspec Structs for every TTG v3 wire object, the request types, and tolerant decoding.
+
+Python names are snake_case and wire names camelCase (``rename="camel"``). Unknown fields are
+ignored. Fields the docs do not guarantee are optional, so a server that leaves them out still
+decodes. Two fields are tagged unions on ``_type``: ``InventoryItem.inventory_variant`` and the
+entries of ``receipt_lines``. A ``_type`` this version does not know decodes to
+:class:`UnknownVariant` / :class:`UnknownReceiptLine`, never to an error.
+
+>>> decode = decoder_for(ListEnvelope[Location])
+>>> decode(b'{"data": [{"id": "1", "name": "New York", "country": "US"}]}').data
+[Location(id='1', name='New York', country='US')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any, Final, Generic, TypeAlias, TypeVar
+
+import msgspec
+import msgspec.inspect as mi
+
+from ttg_async._money import Money
+
+__all__ = [
+    "AssignedSeat",
+    "Barcode",
+    "Cart",
+    "CartItem",
+    "CartItemInput",
+    "Category",
+    "Contact",
+    "DataEnvelope",
+    "Event",
+    "Extra",
+    "FeeLine",
+    "GeneralAdmission",
+    "InventoryItem",
+    "InventoryVariant",
+    "ListEnvelope",
+    "Location",
+    "Model",
+    "Money",
+    "Occurrence",
+    "Order",
+    "OrderItem",
+    "Pagination",
+    "PriceOption",
+    "ProtectionLine",
+    "ReceiptLine",
+    "SubtotalLine",
+    "Ticket",
+    "TolerantDecoder",
+    "UnknownReceiptLine",
+    "UnknownVariant",
+    "Venue",
+    "VoucherLine",
+    "decoder_for",
+    "encode",
+]
+
+T = TypeVar("T")
+
+#: A timestamp that must carry an offset: a naive one is a decode error, not a silent guess.
+AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class Model(msgspec.Struct, kw_only=True, rename="camel", frozen=True):
+    """The base of every model: keyword-only, camelCase on the wire, frozen.
+
+    ``omit_defaults`` stays off, so ``None`` encodes as ``null`` and defaults are always sent
+    (``CartItemInput`` must send ``"quantity": 1``). Subclasses repeat ``kw_only`` and ``frozen``
+    because mypy's dataclass_transform does not inherit them (msgspec does).
+
+    >>> class Seat(Model, kw_only=True, frozen=True):
+    ...     seat_number: str
+    >>> encode(Seat(seat_number="101"))
+    b'{"seatNumber":"101"}'
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog
+# --------------------------------------------------------------------------------------------
+
+
+class Location(Model, kw_only=False, frozen=True):
+    """A market, such as New York or London.
+
+    >>> Location("1", "New York", "US").country
+    'US'
+    """
+
+    id: str
+    name: str
+    country: str | None = None
+
+
+class Venue(Model, kw_only=True, frozen=True):
+    """Where an event or occurrence takes place. ``timezone`` is an IANA name.
+
+    >>> Venue(id="31", name="Lyric Theatre", timezone="America/New_York").timezone
+    'America/New_York'
+    """
+
+    id: str
+    name: str
+    timezone: str | None = None
+    address: str | None = None
+
+
+class Event(Model, kw_only=True, frozen=True):
+    """A show or attraction. ``location`` is a :class:`Location`, or its bare id on some servers.
+
+    >>> Event(id="1001", name="Hamilton", location="1").location
+    '1'
+    """
+
+    id: str
+    name: str
+    start_date: date | None = None
+    end_date: date | None = None
+    location: Location | str | None = None
+    venue: Venue | None = None
+
+    @property
+    def location_id(self) -> str | None:
+        """The location's id, whichever of the two shapes the server sent."""
+        return self.location.id if isinstance(self.location, Location) else self.location
+
+
+class Occurrence(Model, kw_only=True, frozen=True):
+    """One dated performance of an event, with a price summary.
+
+    ``starts_at`` / ``ends_at`` carry the venue's own offset (e.g. ``-05:00``), which is all
+    that display needs. ``from_price`` is ``None`` when the occurrence is sold out or not on sale.
+
+    >>> from datetime import datetime, timezone
+    >>> occ = Occurrence(id="50001", starts_at=datetime(2026, 3, 15, tzinfo=timezone.utc))
+    >>> occ.is_available
+    False
+    """
+
+    id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    from_price: Money | None = None
+    max_discount_amount: Money | None = None
+    max_discount_percentage: int | None = None
+    venue: Venue | None = None
+
+    @property
+    def is_available(self) -> bool:
+        """``True`` when there is a ``from_price``: not sold out and not off sale."""
+        return self.from_price is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory
+# --------------------------------------------------------------------------------------------
+
+
+class _Variant(Model, tag_field="_type", tag=True, kw_only=True, frozen=True):
+    """Shared base of the inventory variants; the tag is the class name."""
+
+    id: str
+    name: str
+    # The docs do not pin down the shape of an attribute, so they are kept as decoded JSON.
+    attributes: list[Any] = []
+
+
+class AssignedSeat(_Variant, kw_only=True, frozen=True):
+    """One specific seat. A cart item for it always has quantity 1.
+
+    >>> AssignedSeat(id="Orchestra-A-101", name="Orchestra A 101",
+    ...              section="Orchestra", row="A", seat="101").seat
+    '101'
+    """
+
+    section: str
+    row: str
+    seat: str
+
+
+class GeneralAdmission(_Variant, kw_only=True, frozen=True):
+    """Entry to an unseated area; 1 to ``quantity_available`` per cart item.
+
+    >>> GeneralAdmission(id="dance-floor", name="Dance Floor").section is None
+    True
+    """
+
+    section: str | None = None
+
+
+class Extra(_Variant, kw_only=True, frozen=True):
+    """An add-on such as a drink, merchandise or parking; 1 to ``quantity_available``.
+
+    >>> Extra(id="parking", name="Parking").name
+    'Parking'
+    """
+
+
+class UnknownVariant(Model, tag_field="_type", tag=True, kw_only=True, frozen=True):
+    """A variant whose ``_type`` this version does not know. ``type`` holds that wire value.
+
+    Decoding never fails on a new variant type; branch on the class and fall back to this one.
+
+    >>> UnknownVariant(type="Standing", name="Standing room").type
+    'Standing'
+    """
+
+    type: str
+    id: str | None = None
+    name: str | None = None
+    attributes: list[Any] = []
+
+
+#: The value of ``InventoryItem.inventory_variant``; match on the class.
+InventoryVariant: TypeAlias = AssignedSeat | GeneralAdmission | Extra | UnknownVariant
+
+
+class Category(Model, kw_only=False, frozen=True):
+    """A price category, such as Adult or Child.
+
+    >>> Category("Adult").name
+    'Adult'
+    """
+
+    name: str
+
+
+class PriceOption(Model, kw_only=True, frozen=True):
+    """One way to buy an inventory item. ``sell_price`` is all-in; ``list_price`` is set only
+    when there is a discount (show it struck through).
+
+    >>> opt = PriceOption(id="po_1", category=Category("Adult"), sell_price=Money(12500, "USD"))
+    >>> opt.is_discounted
+    False
+    """
+
+    id: str
+    category: Category
+    list_price: Money | None = None
+    sell_price: Money
+
+    @property
+    def is_discounted(self) -> bool:
+        """``True`` when the server sent a ``list_price`` to strike through."""
+        return self.list_price is not None
+
+
+class InventoryItem(Model, kw_only=True, frozen=True):
+    """A purchasable item for one occurrence, with its variant and price options.
+
+    >>> item = InventoryItem(id="it_1", inventory_variant=Extra(id="x", name="Parking"),
+    ...                      quantity_available=4, price_options=[])
+    >>> isinstance(item.inventory_variant, Extra)
+    True
+    """
+
+    id: str
+    inventory_variant: InventoryVariant
+    quantity_available: int
+    price_options: list[PriceOption] = []
+
+    def price_option(self, option_id: str) -> PriceOption | None:
+        """The price option with ``option_id``, or ``None``."""
+        return next((o for o in self.price_options if o.id == option_id), None)
+
+
+# --------------------------------------------------------------------------------------------
+# Receipts
+# --------------------------------------------------------------------------------------------
+
+
+class _ReceiptLineBase(Model, tag_field="_type", tag=True, kw_only=True, frozen=True):
+    """Shared fields of the receipt lines; the tag is the class name.
+
+    ``total.amount`` is positive and ``sign`` says whether the line is a charge (+1) or a credit
+    (-1). Every total comes from the server: render the lines in order and show the cart or
+    order ``total`` as sent. Never add lines up yourself for display.
+    """
+
+    sign: int
+    total: Money
+    label: str | None = None
+
+    @property
+    def is_credit(self) -> bool:
+        """``True`` for a credit or discount (``sign`` is negative)."""
+        return self.sign < 0
+
+    @property
+    def signed_amount(self) -> int:
+        """``total.amount`` with the line's sign applied, in minor units (for display only)."""
+        return self.sign * self.total.amount
+
+
+class SubtotalLine(_ReceiptLineBase, kw_only=True, frozen=True):
+    """The subtotal line; every receipt has one.
+
+    >>> SubtotalLine(sign=1, total=Money(15000, "USD")).signed_amount
+    15000
+    """
+
+
+class FeeLine(_ReceiptLineBase, kw_only=True, frozen=True):
+    """A fee, e.g. a service fee.
+
+    >>> FeeLine(sign=1, total=Money(350, "USD"), label="Service fee").label
+    'Service fee'
+    """
+
+
+class VoucherLine(_ReceiptLineBase, kw_only=True, frozen=True):
+    """A voucher or discount, normally a credit.
+
+    >>> VoucherLine(sign=-1, total=Money(500, "USD")).signed_amount
+    -500
+    """
+
+
+class ProtectionLine(_ReceiptLineBase, kw_only=True, frozen=True):
+    """Ticket protection (insurance).
+
+    >>> ProtectionLine(sign=1, total=Money(299, "USD")).is_credit
+    False
+    """
+
+
+class UnknownReceiptLine(_ReceiptLineBase, kw_only=True, frozen=True):
+    """A receipt line whose ``_type`` this version does not know; ``type`` holds that value.
+
+    It still has ``sign``, ``total`` and ``label``, so a receipt renders without knowing it.
+
+    >>> UnknownReceiptLine(type="TaxLine", sign=1, total=Money(120, "USD")).type
+    'TaxLine'
+    """
+
+    type: str
+
+
+#: One entry of ``receipt_lines``; match on the class.
+ReceiptLine: TypeAlias = SubtotalLine | FeeLine | VoucherLine | ProtectionLine | UnknownReceiptLine
+
+
+# --------------------------------------------------------------------------------------------
+# Carts and orders
+# --------------------------------------------------------------------------------------------
+
+
+class CartItem(Model, kw_only=True, frozen=True):
+    """One line of a cart, as the server echoes it.
+
+    >>> CartItem(quantity=2, unit_price=Money(5000, "GBP")).quantity
+    2
+    """
+
+    quantity: int
+    id: str | None = None
+    occurrence_id: str | None = None
+    inventory_item_id: str | None = None
+    price_option_id: str | None = None
+    inventory_variant: InventoryVariant | None = None
+    unit_price: Money | None = None
+    total: Money | None = None
+
+
+class Cart(Model, kw_only=True, frozen=True):
+    """A held cart. ``total`` is locked at creation: send it back as the order's expected total.
+
+    >>> from datetime import datetime, timezone
+    >>> cart = Cart(id="cart_001", expires_at=datetime(2026, 3, 15, 19, 40, tzinfo=timezone.utc),
+    ...             total=Money(18500, "USD"))
+    >>> cart.total.format()
+    '$185.00'
+    """
+
+    id: str
+    expires_at: AwareDatetime
+    items: list[CartItem] = []
+    receipt_lines: list[ReceiptLine] = []
+    total: Money
+    total_taxes: Money | None = None
+    protection: Any = None
+
+
+class Barcode(Model, kw_only=False, frozen=True):
+    """A ticket barcode. ``format`` is kept as the server's string (e.g. ``"QR_CODE"``).
+
+    >>> Barcode("123456789", "QR_CODE").image_url is None
+    True
+    """
+
+    value: str
+    format: str
+    image_url: str | None = None
+
+
+class Ticket(Model, kw_only=True, frozen=True):
+    """One admission. ``barcode`` is ``None`` until the venue releases it (delayed delivery).
+
+    >>> Ticket(id="tk_1").barcode is None
+    True
+    """
+
+    id: str | None = None
+    barcode: Barcode | None = None
+
+
+class OrderItem(CartItem, kw_only=True, frozen=True):
+    """An order line: the cart item fields plus its ``tickets``.
+
+    >>> OrderItem(quantity=1, tickets=[Ticket(id="tk_1")]).tickets[0].id
+    'tk_1'
+    """
+
+    tickets: list[Ticket] = []
+
+
+class Contact(Model, kw_only=False, frozen=True):
+    """The purchaser's contact details; sent at checkout and echoed on the order.
+
+    Each field must be a non-empty string (checked locally, before any request).
+
+    >>> Contact("John Smith", "john.smith@example.com", "+12125550123").email
+    'john.smith@example.com'
+    """
+
+    name: str
+    email: str
+    phone: str
+
+    def __post_init__(self) -> None:
+        for field in ("name", "email", "phone"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{field}: must be a non-empty string, got {value!r}")
+
+
+class Order(Model, kw_only=True, frozen=True):
+    """A completed (or pending) order.
+
+    ``status`` is the server's string: values this version has never seen are kept as they are.
+
+    >>> order = Order(id="ord_1", status="CONFIRMED", total=Money(18500, "USD"))
+    >>> order.status
+    'CONFIRMED'
+    """
+
+    id: str
+    status: str
+    items: list[OrderItem] = []
+    receipt_lines: list[ReceiptLine] = []
+    total: Money
+    confirmation_number: str | None = None
+    contact: Contact | None = None
+    total_taxes: Money | None = None
+    created_at: AwareDatetime | None = None
+    cart_id: str | None = None
+
+    @property
+    def tickets(self) -> list[Ticket]:
+        """Every ticket of every item, in order."""
+        return [ticket for item in self.items for ticket in item.tickets]
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+def _check_id(field: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{field}: must be a non-empty string, got {value!r}")
+
+
+class CartItemInput(Model, kw_only=False, frozen=True):
+    """One item to put in a new cart; encodes to the camelCase wire object.
+
+    The fields are checked locally. Prefer :meth:`for_option`, which also checks the quantity
+    against the item's variant.
+
+    >>> encode(CartItemInput("123", "eyJzIjoiT1JDSC1BLTEwMSJ9", "eyJjIjoiRlVMTCJ9"))
+    b'{"occurrenceId":"123","inventoryItemId":"eyJzIjoiT1JDSC1BLTEwMSJ9","priceOptionId":"eyJjIjoiRlVMTCJ9","quantity":1}'
+    """
+
+    occurrence_id: str
+    inventory_item_id: str
+    price_option_id: str
+    quantity: int = 1
+
+    def __post_init__(self) -> None:
+        _check_id("occurrence_id", self.occurrence_id)
+        _check_id("inventory_item_id", self.inventory_item_id)
+        _check_id("price_option_id", self.price_option_id)
+        if isinstance(self.quantity, bool) or not isinstance(self.quantity, int):
+            raise ValueError(f"quantity: must be an int, got {self.quantity!r}")
+        if self.quantity < 1:
+            raise ValueError("quantity: must be at least 1")
+
+    @classmethod
+    def for_option(
+        cls, occurrence_id: str, item: InventoryItem, option: PriceOption, quantity: int = 1
+    ) -> CartItemInput:
+        """Build a cart item for ``option`` of ``item``, checking the variant's quantity rule.
+
+        An :class:`AssignedSeat` takes exactly 1. Other variants (including ones this version
+        does not know) take 1 to ``item.quantity_available``. Raises :class:`ValueError`
+        naming ``option`` or ``quantity``.
+
+        >>> item = InventoryItem(
+        ...     id="it_1", inventory_variant=GeneralAdmission(id="ga", name="Stalls"),
+        ...     quantity_available=4,
+        ...     price_options=[PriceOption(id="po_1", category=Category("Adult"),
+        ...                                sell_price=Money(5000, "GBP"))])
+        >>> CartItemInput.for_option("456", item, item.price_options[0], quantity=3).quantity
+        3
+        """
+        if not any(o.id == option.id for o in item.price_options):
+            raise ValueError(
+                f"option: price option {option.id!r} does not belong to inventory item {item.id!r}"
+            )
+        built = cls(occurrence_id, item.id, option.id, quantity)
+        if isinstance(item.inventory_variant, AssignedSeat) and quantity != 1:
+            raise ValueError(f"quantity: an assigned seat takes exactly 1, got {quantity}")
+        if quantity > item.quantity_available:
+            raise ValueError(
+                f"quantity: {quantity} exceeds the {item.quantity_available} available"
+            )
+        return built
+
+
+# --------------------------------------------------------------------------------------------
+# Envelopes
+# --------------------------------------------------------------------------------------------
+
+
+class Pagination(Model, kw_only=False, frozen=True):
+    """The ``pagination`` object of a list response."""
+
+    limit: int
+    offset: int
+    total: int
+
+
+class DataEnvelope(Model, Generic[T], kw_only=True, frozen=True):
+    """``{"data": ...}``: the envelope of a single-object response."""
+
+    data: T
+
+
+class ListEnvelope(Model, Generic[T], kw_only=True, frozen=True):
+    """``{"data": [...], "pagination": ...}``: the envelope of a list response."""
+
+    data: list[T]
+    pagination: Pagination | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Tolerant decoding
+# --------------------------------------------------------------------------------------------
+#
+# msgspec has no fallback member for unknown tags, so decoding runs in two stages. The strict
+# Decoder handles every body whose tags are all known, at full speed. Only when it raises a
+# ValidationError do we decode the body to builtins, walk it alongside the target type, and point
+# every unknown tag of a union that has a fallback member at that member (keeping the original
+# value under the member's ``type`` key). If anything was rewritten, msgspec.convert finishes the
+# job; its errors carry the same ``$.path`` as the decoder's. If nothing was, the original error
+# was a real schema error and is raised as is.
+
+#: Fallback class -> name of its field that receives the original ``_type``.
+_FALLBACKS: Final[dict[type[Any], str]] = {UnknownVariant: "type", UnknownReceiptLine: "type"}
+
+_encoder: Final = msgspec.json.Encoder()
+_raw_decoder: Final = msgspec.json.Decoder()
+
+
+def encode(obj: object) -> bytes:
+    """Encode a model (or builtins holding models) to JSON bytes.
+
+    >>> encode(Money(18500, "USD"))
+    b'{"amount":18500,"currency":"USD"}'
+    """
+    return _encoder.encode(obj)
+
+
+def _unwrap(t: mi.Type) -> mi.Type:
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    return t
+
+
+def _has_fallback(t: mi.Type, seen: set[int]) -> bool:
+    """Whether any union reachable from ``t`` has a fallback member."""
+    t = _unwrap(t)
+    if id(t) in seen:
+        return False
+    seen.add(id(t))
+    if isinstance(t, mi.StructType):
+        return t.cls in _FALLBACKS or any(_has_fallback(f.type, seen) for f in t.fields)
+    if isinstance(t, mi.UnionType):
+        return any(_has_fallback(m, seen) for m in t.types)
+    if isinstance(t, mi.TupleType):
+        return any(_has_fallback(m, seen) for m in t.item_types)
+    if isinstance(t, mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType):
+        return _has_fallback(t.item_type, seen)
+    if isinstance(t, mi.DictType):
+        return _has_fallback(t.value_type, seen)
+    return False
+
+
+# A walker takes a value decoded to builtins, rewrites unknown tags in place, and returns how
+# many it rewrote. Walkers are compiled once per decoder and visit only the parts of the type
+# that can hold a fallback union, so the slow path stays proportional to what can change.
+_Walker: TypeAlias = Callable[[Any], int]
+
+
+def _compile(t: mi.Type, memo: dict[int, list[_Walker]]) -> _Walker | None:
+    """The walker for ``t``, or ``None`` when no fallback union is reachable from it."""
+    t = _unwrap(t)
+    if not _has_fallback(t, set()):
+        return None
+    if isinstance(t, mi.StructType):
+        return _compile_union([t], None, memo) if t.cls in _FALLBACKS else _compile_struct(t, memo)
+    if isinstance(t, mi.UnionType):
+        members = [_unwrap(m) for m in t.types]
+        structs = [m for m in members if isinstance(m, mi.StructType)]
+        others = [m for m in members if not isinstance(m, mi.StructType)]
+        arrays = [w for m in others if isinstance(m, _ARRAYS) and (w := _compile(m, memo))]
+        dicts = [w for m in others if isinstance(m, mi.DictType) and (w := _compile(m, memo))]
+        if structs:
+            return _compile_union(structs, arrays[0] if arrays else None, memo)
+        return _either(arrays[0] if arrays else None, dicts[0] if dicts else None)
+    if isinstance(t, _ARRAYS):
+        item = _compile(t.item_type, memo)
+        assert item is not None
+        return lambda v: sum(map(item, v)) if type(v) is list else 0
+    if isinstance(t, mi.TupleType):
+        positions = [_compile(m, memo) for m in t.item_types]
+
+        def walk_tuple(v: Any) -> int:
+            if type(v) is not list:
+                return 0
+            return sum(w(x) for w, x in zip(positions, v, strict=False) if w is not None)
+
+        return walk_tuple
+    if isinstance(t, mi.DictType):
+        value = _compile(t.value_type, memo)
+        assert value is not None
+        return lambda v: sum(map(value, v.values())) if type(v) is dict else 0
+    return None
+
+
+_ARRAYS: Final = (mi.ListType, mi.VarTupleType, mi.SetType, mi.FrozenSetType)
+
+
+def _either(arrays: _Walker | None, dicts: _Walker | None) -> _Walker:
+    def walk(v: Any) -> int:
+        if type(v) is list and arrays is not None:
+            return arrays(v)
+        if type(v) is dict and dicts is not None:
+            return dicts(v)
+        return 0
+
+    return walk
+
+
+def _compile_struct(t: mi.StructType, memo: dict[int, list[_Walker]]) -> _Walker:
+    if id(t) in memo:  # a recursive type: defer to the walker being built
+        cell = memo[id(t)]
+        return lambda v: cell[0](v)
+    cell = memo[id(t)] = []
+    fields = [(f.encode_name, w) for f in t.fields if (w := _compile(f.type, memo)) is not None]
+
+    def walk_struct(v: Any) -> int:
+        if type(v) is not dict:
+            return 0
+        return sum(w(v[name]) for name, w in fields if name in v)
+
+    cell.append(walk_struct)
+    return walk_struct
+
+
+def _compile_union(
+    structs: list[mi.StructType], arrays: _Walker | None, memo: dict[int, list[_Walker]]
+) -> _Walker:
+    tag_field = structs[0].tag_field
+    if tag_field is None:  # one untagged struct next to non-object types
+        struct = _compile_struct(structs[0], memo)
+        return _either(arrays, struct)
+    walkers = {m.tag: _compile_struct(m, memo) for m in structs}
+    fallback = next((m for m in structs if m.cls in _FALLBACKS), None)
+    fallback_tag = fallback.tag if fallback is not None else None
+    original = (
+        next(f.encode_name for f in fallback.fields if f.name == _FALLBACKS[fallback.cls])
+        if fallback is not None
+        else ""
+    )
+
+    def walk_union(v: Any) -> int:
+        if type(v) is not dict:
+            return arrays(v) if arrays is not None and type(v) is list else 0
+        tag = v.get(tag_field)
+        walker = walkers.get(tag) if isinstance(tag, str) else None
+        if fallback_tag is not None and (
+            walker is None or (tag == fallback_tag and original not in v)
+        ):
+            # The server may even send the fallback's own tag; it is unknown to us all the same.
+            # A tag that is not a string is a schema error: leave it for convert to report.
+            if tag is not None and not isinstance(tag, str):
+                return 0
+            v[original] = tag if tag is not None else ""
+            v[tag_field] = fallback_tag
+            return 1 + walkers[fallback_tag](v)
+        return 0 if walker is None else walker(v)
+
+    return walk_union
+
+
+class TolerantDecoder(Generic[T]):
+    """Decodes JSON bytes into ``T``; an unknown ``_type`` becomes the union's fallback member.
+
+    Obtain one with :func:`decoder_for`. ``fallbacks`` counts the bodies that needed the slow
+    path (a test hook, and a hint that the server has grown new types).
+
+    >>> decode = decoder_for(DataEnvelope[Location])
+    >>> decode(b'{"data": {"id": "2", "name": "London", "country": "GB"}}').data.name
+    'London'
+    """
+
+    __slots__ = ("_strict", "_type", "_walk", "fallbacks")
+
+    def __init__(self, type_: Any) -> None:
+        self._type: Any = type_
+        self._strict: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
+        self._walk: _Walker | None = _compile(mi.type_info(type_), {})
+        self.fallbacks = 0
+
+    def __call__(self, body: bytes) -> T:
+        """Decode ``body``; raise ``msgspec.DecodeError`` / ``msgspec.ValidationError`` on a
+        body that is not JSON or does not fit the schema."""
+        try:
+            return self._strict.decode(body)
+        except msgspec.ValidationError as exc:
+            if self._walk is None:
+                raise
+            error = exc
+        raw = _raw_decoder.decode(body)
+        if self._walk(raw) == 0:
+            raise error
+        self.fallbacks += 1
+        result: T = msgspec.convert(raw, self._type)
+        return result
+
+
+_DECODERS: dict[Any, TolerantDecoder[Any]] = {}
+
+
+def decoder_for(type_: type[T]) -> TolerantDecoder[T]:
+    """The decoder for ``type_`` (built once, then cached): ``bytes -> T``.
+
+    ``type_`` is anything msgspec can decode, typically an envelope such as
+    ``ListEnvelope[InventoryItem]``. Known data takes msgspec's strict fast path. An unknown
+    ``_type`` anywhere inside decodes to :class:`UnknownVariant` / :class:`UnknownReceiptLine`.
+    Unknown fields are ignored. A real schema error raises ``msgspec.ValidationError`` with its
+    ``$.path``; a body that is not JSON raises ``msgspec.DecodeError``.
+
+    >>> decode = decoder_for(ListEnvelope[InventoryItem])
+    >>> decode is decoder_for(ListEnvelope[InventoryItem])
+    True
+    """
+    try:
+        return _DECODERS[type_]
+    except KeyError:
+        decoder: TolerantDecoder[T] = TolerantDecoder(type_)
+        _DECODERS[type_] = decoder
+        return decoder
+    except TypeError:  # an unhashable type: still works, just not cached
+        return TolerantDecoder(type_)
