@@ -737,22 +737,22 @@ def test_for_option_rejects_empty_occurrence_id() -> None:
 @pytest.mark.parametrize(
     ("args", "field"),
     [
-        (("", "a@b.c", "+1"), "name"),
-        (("A", "  ", "+1"), "email"),
-        (("A", "a@b.c", None), "phone"),
+        ((None, "a@b.c", "+1"), "name"),
         (("A", 5, "+1"), "email"),
+        (("A", "a@b.c", None), "phone"),
     ],
 )
 def test_contact_validation(args: tuple[Any, ...], field: str) -> None:
-    with pytest.raises(ValueError, match=rf"^{field}: "):
+    with pytest.raises(TypeError, match=rf"^{field}: "):
         Contact(*args)
 
 
-def test_contact_encodes_and_rejects_empty_on_decode() -> None:
+def test_contact_encodes_and_decodes_leniently() -> None:
     contact = Contact(name="A B", email="a@b.c", phone="+44")
     assert encode(contact) == b'{"name":"A B","email":"a@b.c","phone":"+44"}'
-    with pytest.raises(msgspec.ValidationError, match="name"):
-        decoder_for(Contact)(b'{"name": "", "email": "a@b.c", "phone": "+44"}')
+    # An order placed through another channel may lack a phone: decoding must not fail.
+    echoed = decoder_for(Contact)(b'{"name": "A B", "email": "a@b.c", "phone": ""}')
+    assert echoed.phone == ""
 
 
 def test_models_are_frozen() -> None:

@@ -421,7 +421,8 @@ class OrderItem(CartItem, kw_only=True, frozen=True):
 class Contact(Model, kw_only=False, frozen=True):
     """The purchaser's contact details; sent at checkout and echoed on the order.
 
-    Each field must be a non-empty string (checked locally, before any request).
+    Each field must be a string. ``orders.create`` also refuses empty ones, before any
+    request; decoding does not, so an order made elsewhere without a phone still decodes.
 
     >>> Contact("John Smith", "john.smith@example.com", "+12125550123").email
     'john.smith@example.com'
@@ -434,8 +435,8 @@ class Contact(Model, kw_only=False, frozen=True):
     def __post_init__(self) -> None:
         for field in ("name", "email", "phone"):
             value = getattr(self, field)
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{field}: must be a non-empty string, got {value!r}")
+            if not isinstance(value, str):
+                raise TypeError(f"{field}: must be a str, got {value!r}")
 
 
 class Order(Model, kw_only=True, frozen=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -105,7 +105,7 @@ class Paginator(Generic[T]):
             f"max_items={self._max_items}, concurrency={self._concurrency})"
         )
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    async def __aiter__(self) -> AsyncGenerator[T, None]:
         async with aclosing(self.pages()) as pages:
             async for page in pages:
                 for item in page.items:
@@ -115,7 +115,7 @@ class Paginator(Generic[T]):
         """Every item of every page, in server order."""
         return [item async for item in self]
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
         """The pages themselves, each trimmed so that no more than ``max_items`` come out."""
         remaining = self._max_items
         if remaining == 0:
@@ -132,7 +132,7 @@ class Paginator(Generic[T]):
     def _wanted_end(self) -> int | None:
         return None if self._max_items is None else self._offset + self._max_items
 
-    async def _raw_pages(self) -> AsyncIterator[Page[T]]:
+    async def _raw_pages(self) -> AsyncGenerator[Page[T], None]:
         page = await self._fetch_page(self._offset, self._limit)
         yield page
         if self._concurrency == 1:
@@ -147,7 +147,7 @@ class Paginator(Generic[T]):
             async for later in later_pages:
                 yield later
 
-    async def _prefetched(self, first: Page[T]) -> AsyncIterator[Page[T]]:
+    async def _prefetched(self, first: Page[T]) -> AsyncGenerator[Page[T], None]:
         step = first.limit if first.limit > 0 else self._limit
         total = first.total
         wanted_end = self._wanted_end()

@@ -1,0 +1,110 @@
+"""Type-checked in CI (mypy --strict), never run: the public signatures must not drift.
+
+Each line uses the public API the way public-api.md promises it; `reveal_type`-free
+assignments with explicit annotations make mypy check every return type.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import aiohttp
+
+from ttg_async import (
+    APIError,
+    AssignedSeat,
+    Barcode,
+    Cart,
+    CartItemInput,
+    Contact,
+    Event,
+    Extra,
+    GeneralAdmission,
+    InventoryItem,
+    Location,
+    Money,
+    NotFoundError,
+    Occurrence,
+    Order,
+    Page,
+    Paginator,
+    ProviderCodeNotFoundError,
+    RateLimitError,
+    ReceiptLine,
+    RetryPolicy,
+    TTGClient,
+    UnknownReceiptLine,
+    UnknownVariant,
+)
+
+
+async def everything(session: aiohttp.ClientSession) -> None:
+    ttg = TTGClient(
+        "sk_test_x",
+        "retailer",
+        platform="web",
+        base_url="http://127.0.0.1:8765",
+        accept_language="en-GB",
+        timeout=10.0,
+        retry=RetryPolicy(max_attempts=5, backoff_base=0.5, backoff_max=4.0, deadline=20.0),
+        max_connections=8,
+        session=session,
+    )
+    async with ttg:
+        locations: Paginator[Location] = ttg.locations.list(limit=100, offset=0)
+        first: list[Location] = await locations.collect()
+        async for page in ttg.locations.list(max_items=10, concurrency=4).pages():
+            page_: Page[Location] = page
+            total: int = page_.total + page_.limit + page_.offset + len(page_.items)
+        events: Paginator[Event] = ttg.events.list(first[0].id, limit=50, offset=0)
+        async for listed in events:
+            name: str = listed.name
+        event: Event = await ttg.events.get("1001")
+        occurrences: list[Occurrence] = await ttg.occurrences.list(
+            event.id, quantity=2, start_date="2026-03-01", end_date=None
+        )
+        occurrence: Occurrence = await ttg.occurrences.get(event.id, occurrences[0].id)
+        price: Money | None = occurrence.from_price
+        items: list[InventoryItem] = await ttg.inventory.list(
+            event.id, occurrence.id, provider_code="campaign-may"
+        )
+        tiers: dict[
+            str | None, list[InventoryItem] | ProviderCodeNotFoundError
+        ] = await ttg.inventory.by_rate_codes(event.id, occurrence.id, [None, "campaign-may"])
+        variant = items[0].inventory_variant
+        if isinstance(variant, AssignedSeat):
+            seat: str = variant.seat
+        elif isinstance(variant, UnknownVariant):
+            wire_type: str = variant.type
+        else:
+            ga_or_extra: GeneralAdmission | Extra = variant
+        line = CartItemInput.for_option(occurrence.id, items[0], items[0].price_options[0])
+        plain = CartItemInput("occ", "item", "option", quantity=2)
+        cart: Cart = await ttg.carts.create([line, plain])
+        cart = await ttg.carts.get(cart.id)
+        receipt: list[ReceiptLine] = cart.receipt_lines
+        for receipt_line in receipt:
+            sign: int = receipt_line.sign
+            amount: Money = receipt_line.total
+            unknown: bool = isinstance(receipt_line, UnknownReceiptLine)
+        contact = Contact(name="Ann", email="ann@example.com", phone="+15550100")
+        order: Order = await ttg.orders.create(
+            cart.id, expected_total=cart.total, contact=contact, idempotency_key="idem_abc"
+        )
+        order = await ttg.orders.get(order.id, cart_id=cart.id)
+        barcode: Barcode | None = order.items[0].tickets[0].barcode
+        status: str = order.status
+        await ttg.carts.delete(cart.id)
+        major: Decimal = cart.total.decimal
+        shown: str = cart.total.format("en_GB")
+        view: TTGClient = ttg.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
+        try:
+            await view.events.get("404")
+        except NotFoundError as exc:
+            kind: str | None = exc.resource_type
+        except RateLimitError as exc:
+            wait: float | None = exc.retry_after
+        except APIError as exc:
+            code: str | None = exc.code
+            request_id: str | None = exc.request_id
+    await ttg.aclose()

@@ -1,0 +1,238 @@
+"""`TTGClient`: configuration, the session's lifetime, and the one request pipeline.
+
+Every call goes the same way: build the request (pure), then, inside the retry loop, wait at
+the rate-limit gate, send one attempt through the transport, and decode the answer (pure).
+Resources only name a path, a query and a response type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Final, TypeVar
+
+import aiohttp
+
+from ttg_async._config import (
+    NOT_GIVEN,
+    ClientConfig,
+    NotGiven,
+    check_timeout,
+    redact_key,
+    resolve_config,
+)
+from ttg_async._errors import ConfigurationError, TTGError
+from ttg_async._protocol import RawResponse, build_request
+from ttg_async._resources import Carts, Events, Inventory, Locations, Occurrences, Orders
+from ttg_async._retry import RateLimitGate, RetryPolicy, run_with_retries
+from ttg_async._transport import Transport
+
+__all__ = ["ClientClosedError", "TTGClient"]
+
+T = TypeVar("T")
+
+log: Final = logging.getLogger("ttg_async")
+
+Decode = Callable[[RawResponse, str], T]
+
+
+class ClientClosedError(TTGError, RuntimeError):
+    """The client was used after :meth:`TTGClient.aclose` (or after its ``async with`` block)."""
+
+
+class _Shared:
+    """What a client and all its :meth:`~TTGClient.with_options` views have in common."""
+
+    __slots__ = ("config", "gate", "transport")
+
+    def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
+        self.config = config
+        self.transport = Transport(config, session)
+        self.gate = RateLimitGate()
+
+
+class TTGClient:
+    """An asyncio client for the TTG API v3. Share one per process.
+
+    >>> async with TTGClient("sk_test_...", "my-retailer") as ttg:
+    ...     async for location in ttg.locations.list():
+    ...         print(location.name)
+
+    The key and retailer fall back to ``$TTG_API_KEY`` and ``$TTG_RETAILER``; ``platform`` to
+    ``$TTG_PLATFORM`` and then ``"api"``; ``base_url`` to ``$TTG_BASE_URL`` and then to the
+    environment the key belongs to (``sk_test_`` staging, ``sk_live_`` production). Every
+    mistake among these raises :class:`ConfigurationError` here, before any network call.
+    """
+
+    locations: Locations
+    events: Events
+    occurrences: Occurrences
+    inventory: Inventory
+    carts: Carts
+    orders: Orders
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        retailer: str | None = None,
+        *,
+        platform: str | NotGiven = NOT_GIVEN,
+        base_url: str | None = None,
+        accept_language: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 64,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        config = resolve_config(
+            api_key=api_key,
+            retailer=retailer,
+            platform=platform,
+            base_url=base_url,
+            accept_language=accept_language,
+            timeout=timeout,
+            max_connections=max_connections,
+        )
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(
+                f"must be a RetryPolicy or None, not {type(retry).__name__}", field="retry"
+            )
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"must be an aiohttp.ClientSession or None, not {type(session).__name__}",
+                field="session",
+            )
+        self._init(_Shared(config, session), retry or RetryPolicy(), config.timeout, view=False)
+
+    def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
+        self._shared = shared
+        self._retry = retry
+        self._timeout = timeout
+        self._is_view = view
+        self.locations = Locations(self)
+        self.events = Events(self)
+        self.occurrences = Occurrences(self)
+        self.inventory = Inventory(self)
+        self.carts = Carts(self)
+        self.orders = Orders(self)
+
+    @property
+    def base_url(self) -> str:
+        """The server every call goes to."""
+        return self._shared.config.base_url
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy calls made through this client (or view) use."""
+        return self._retry
+
+    @property
+    def timeout(self) -> float:
+        """Seconds allowed for each attempt."""
+        return self._timeout
+
+    @property
+    def closed(self) -> bool:
+        return self._shared.transport.closed
+
+    def __repr__(self) -> str:
+        config = self._shared.config
+        kind = "view of " if self._is_view else ""
+        return (
+            f"<TTGClient {kind}api_key={redact_key(config.api_key)!r} "
+            f"retailer={config.retailer!r} platform={config.platform!r} "
+            f"base_url={config.base_url!r}>"
+        )
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> TTGClient:
+        """A light view of this client with other per-call options; it shares the session.
+
+        >>> fast = ttg.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
+        >>> await fast.events.get("1001")
+
+        Closing a view does nothing: the session belongs to the client it came from.
+        """
+        new_retry = self._retry
+        if not isinstance(retry, NotGiven):
+            if not isinstance(retry, RetryPolicy):
+                raise ConfigurationError(
+                    f"must be a RetryPolicy, not {type(retry).__name__}", field="retry"
+                )
+            new_retry = retry
+        new_timeout = self._timeout
+        if not isinstance(timeout, NotGiven):
+            new_timeout = check_timeout(timeout)
+        view = object.__new__(TTGClient)
+        view._init(self._shared, new_retry, new_timeout, view=True)
+        return view
+
+    async def __aenter__(self) -> TTGClient:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client's own HTTP session (not one passed in). Safe to call twice."""
+        if not self._is_view:
+            await self._shared.transport.aclose()
+
+    def _check_open(self) -> None:
+        if self._shared.transport.closed:
+            raise ClientClosedError("this TTGClient is closed; create a new one")
+
+    async def _request(
+        self,
+        method: str,
+        request_path: str,
+        decode: Decode[T],
+        *,
+        query: Mapping[str, object] | None = None,
+        body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> T:
+        """Run one call through the pipeline: every attempt sends the same request."""
+        self._check_open()
+        shared = self._shared
+        spec = build_request(
+            shared.config,
+            method,
+            request_path,
+            query=query,
+            body=body,
+            extra_headers=extra_headers,
+        )
+        policy = self._retry
+        loop = asyncio.get_running_loop()
+        deadline_at = None if policy.deadline is None else loop.time() + policy.deadline
+
+        async def attempt(budget: float) -> T:
+            self._check_open()
+            raw = await shared.transport.send(spec, timeout=budget, deadline_at=deadline_at)
+            log.debug(
+                "%s %s -> %s (request_id=%s)", method, request_path, raw.status, spec.request_id
+            )
+            return decode(raw, spec.request_id)
+
+        return await run_with_retries(
+            attempt,
+            policy=policy,
+            method=method,
+            path=request_path,
+            request_id=spec.request_id,
+            timeout=self._timeout,
+            gate=shared.gate,
+        )

@@ -1,0 +1,245 @@
+"""The TTG v3 wire protocol as pure functions: no sockets, no event loop.
+
+Building a request and reading a response are both plain data transformations, so they are
+tested with byte literals. The transport only moves the bytes these functions produce.
+
+>>> spec = build_request(config, "GET", "/api/v3/locations", query={"limit": 50})
+>>> decode_data(200, {}, b'{"data": []}', list[Location], request_id=spec.request_id)
+[]
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import msgspec
+
+from ttg_async._config import ClientConfig
+from ttg_async._errors import APIError, RateLimitError, ResponseDecodeError, error_class_for
+from ttg_async._models import DataEnvelope, ListEnvelope, Pagination, decoder_for
+from ttg_async._retry import parse_retry_after
+
+__all__ = [
+    "API_PREFIX",
+    "USER_AGENT",
+    "RawResponse",
+    "RequestSpec",
+    "build_request",
+    "decode_data",
+    "decode_list",
+    "error_from_response",
+    "new_idempotency_key",
+    "new_request_id",
+    "path",
+]
+
+T = TypeVar("T")
+
+API_PREFIX: Final = "/api/v3"
+USER_AGENT: Final = "ttg-async/0.1.0"
+
+
+def new_request_id() -> str:
+    """A fresh trace ID in the documented form ``req_<hex>``."""
+    return f"req_{secrets.token_hex(12)}"
+
+
+def new_idempotency_key() -> str:
+    """A fresh checkout key in the documented form ``idem_<hex>``."""
+    return f"idem_{secrets.token_hex(16)}"
+
+
+def path(*segments: str) -> str:
+    """Join path segments under ``/api/v3``, percent-encoding each one.
+
+    IDs are opaque tokens (some are base64-like and may hold ``/`` or ``+``), so every
+    segment is quoted whole rather than trusted to be URL-safe.
+
+    >>> path("events", "12/3", "occurrences")
+    '/api/v3/events/12%2F3/occurrences'
+    """
+    return API_PREFIX + "".join("/" + quote(segment, safe="") for segment in segments)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """Everything needed to send one call: every attempt of the call sends exactly this."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: Mapping[str, str]
+    body: bytes | None
+    request_id: str
+
+    def url(self, base_url: str) -> str:
+        return base_url + self.path
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What came back over the wire, before any interpretation."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def build_request(
+    config: ClientConfig,
+    method: str,
+    request_path: str,
+    *,
+    query: Mapping[str, object] | None = None,
+    body: bytes | None = None,
+    request_id: str | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> RequestSpec:
+    """Build the request for one call, with the required TTG headers and a trace ID."""
+    rid = request_id or new_request_id()
+    headers = {
+        "X-TT-API-Key": config.api_key,
+        "X-TT-Retailer": config.retailer,
+        "X-TT-Platform": config.platform,
+        "X-Request-ID": rid,
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    if config.accept_language:
+        headers["Accept-Language"] = config.accept_language
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if extra_headers:
+        headers.update(extra_headers)
+    params = tuple(
+        (name, _query_value(value)) for name, value in (query or {}).items() if value is not None
+    )
+    return RequestSpec(method, request_path, params, headers, body, rid)
+
+
+class _ErrorBody(msgspec.Struct):
+    type: str | None = None
+    code: str | None = None
+    message: str | None = None
+    param: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class _ErrorEnvelope(msgspec.Struct):
+    error: _ErrorBody
+
+
+_error_decoder: Final = msgspec.json.Decoder(_ErrorEnvelope)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        # Plain dicts (tests, other transports) are not case-insensitive.
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    request_id: str | None,
+    now: datetime | None = None,
+) -> APIError:
+    """Turn an error answer into the matching :class:`APIError` subclass (not raised).
+
+    A body that is not the documented envelope (a proxy's HTML 502, say) still yields the
+    class for its HTTP status.
+    """
+    rid = _header(headers, "X-Request-ID") or request_id
+    try:
+        err: _ErrorBody | None = _error_decoder.decode(body).error
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        err = None
+    if err is None:
+        content_type = _header(headers, "Content-Type") or "no content type"
+        message = f"HTTP {status} with a body that is not a TTG error ({content_type})"
+        err = _ErrorBody(message=message)
+    cls = error_class_for(status, err.type, err.code, err.details)
+    fields: dict[str, Any] = {
+        "status": status,
+        "type": err.type,
+        "code": err.code,
+        "param": err.param,
+        "details": err.details,
+        "request_id": rid,
+        "headers": dict(headers),
+    }
+    message = err.message or f"HTTP {status}"
+    if issubclass(cls, RateLimitError):
+        retry_after = parse_retry_after(
+            _header(headers, "Retry-After"), now=now or datetime.now(UTC)
+        )
+        return cls(message, retry_after=retry_after, **fields)
+    return cls(message, **fields)
+
+
+def _decode(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    type_: type[Any],
+    request_id: str | None,
+) -> Any:
+    if not 200 <= status < 300:
+        raise error_from_response(status, headers, body, request_id=request_id)
+    rid = _header(headers, "X-Request-ID") or request_id
+    try:
+        return decoder_for(type_)(body)
+    except msgspec.ValidationError as exc:
+        # msgspec names the place as `$.data[3].priceOptions[0]`; keep it for the user.
+        text = str(exc)
+        # A mismatch at the top level carries no "- at" part: it is then the document root.
+        where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+        raise ResponseDecodeError(
+            f"response does not fit the schema: {text}", status=status, path=where, request_id=rid
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise ResponseDecodeError(
+            f"response body is not valid JSON: {exc}", status=status, request_id=rid
+        ) from None
+
+
+def decode_data(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    type_: type[T],
+    *,
+    request_id: str | None,
+) -> T:
+    """Decode ``{"data": ...}`` into ``type_``, or raise the typed error the answer carries."""
+    envelope: DataEnvelope[T] = _decode(status, headers, body, DataEnvelope[type_], request_id)  # type: ignore[valid-type]
+    return envelope.data
+
+
+def decode_list(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    type_: type[T],
+    *,
+    request_id: str | None,
+) -> tuple[list[T], Pagination | None]:
+    """Decode ``{"data": [...], "pagination": {...}}``; pagination is ``None`` when absent."""
+    envelope: ListEnvelope[T] = _decode(status, headers, body, ListEnvelope[type_], request_id)  # type: ignore[valid-type]
+    return envelope.data, envelope.pagination

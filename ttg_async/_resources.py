@@ -1,0 +1,444 @@
+"""One small class per TTG resource. Each method checks its arguments locally, names a path,
+a query and a response type, and hands the rest to the client's pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
+
+import msgspec
+
+from ttg_async._errors import GoneError, NotFoundError, ProviderCodeNotFoundError, TTGError
+from ttg_async._models import (
+    Cart,
+    CartItemInput,
+    Contact,
+    Event,
+    InventoryItem,
+    Location,
+    Money,
+    Occurrence,
+    Order,
+    Pagination,
+)
+from ttg_async._pagination import Page, Paginator, next_offset
+from ttg_async._protocol import (
+    RawResponse,
+    decode_data,
+    decode_list,
+    error_from_response,
+    new_idempotency_key,
+    path,
+)
+
+if TYPE_CHECKING:
+    from ttg_async._client import TTGClient
+
+__all__ = ["Carts", "Events", "Inventory", "Locations", "Occurrences", "Orders"]
+
+T = TypeVar("T")
+
+# Resource classes define a method named `list`, which shadows the builtin in their bodies.
+_Items: TypeAlias = list[InventoryItem]
+_Codes: TypeAlias = list[str | None]
+
+_IDEMPOTENCY_KEY: Final = re.compile(r"idem_[a-zA-Z0-9]+")
+_MAX_PROVIDER_CODE: Final = 255
+_json: Final = msgspec.json.Encoder()
+
+
+def check_id(value: object, field: str) -> str:
+    """IDs are opaque, non-empty strings; anything else is a caller's mistake."""
+    if not isinstance(value, str):
+        raise TypeError(f"{field}: must be a str, not {type(value).__name__}")
+    if not value or value.strip() != value:
+        raise ValueError(f"{field}: must be a non-empty string without surrounding spaces")
+    return value
+
+
+def check_provider_code(value: object, field: str = "provider_code") -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{field}: must be a str or None, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{field}: must not be empty; pass None for the default tier")
+    if len(value) > _MAX_PROVIDER_CODE:
+        raise ValueError(f"{field}: must be at most {_MAX_PROVIDER_CODE} characters")
+    return value
+
+
+def _iso_date(value: object, field: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        raise TypeError(f"{field}: must be a date (event-local), not a datetime")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise ValueError(
+                f"{field}: must be an ISO date like 2026-03-15, got {value!r}"
+            ) from None
+    raise TypeError(f"{field}: must be a date or an ISO date string, not {type(value).__name__}")
+
+
+def _one(type_: type[T]) -> Callable[[RawResponse, str], T]:
+    def decode(raw: RawResponse, request_id: str) -> T:
+        return decode_data(raw.status, raw.headers, raw.body, type_, request_id=request_id)
+
+    return decode
+
+
+def _many(type_: type[T]) -> Callable[[RawResponse, str], tuple[list[T], Pagination | None]]:
+    def decode(raw: RawResponse, request_id: str) -> tuple[list[T], Pagination | None]:
+        return decode_list(raw.status, raw.headers, raw.body, type_, request_id=request_id)
+
+    return decode
+
+
+def _empty(raw: RawResponse, request_id: str) -> None:
+    """For 204 answers: nothing to decode, but an error answer is still an error."""
+    if not 200 <= raw.status < 300:
+        raise error_from_response(raw.status, raw.headers, raw.body, request_id=request_id)
+
+
+class _Resource:
+    __slots__ = ("_client",)
+
+    def __init__(self, client: TTGClient) -> None:
+        self._client = client
+
+    def _paginator(
+        self,
+        request_path: str,
+        type_: type[T],
+        *,
+        query: dict[str, object],
+        limit: int,
+        offset: int,
+        max_items: int | None,
+        concurrency: int,
+    ) -> Paginator[T]:
+        decode = _many(type_)
+
+        async def fetch(page_offset: int, page_limit: int) -> Page[T]:
+            items, pagination = await self._client._request(
+                "GET",
+                request_path,
+                decode,
+                query={**query, "limit": page_limit, "offset": page_offset},
+            )
+            if pagination is None:
+                # A server that does not paginate this list sent everything at once.
+                return Page(items, len(items), page_offset, page_offset + len(items))
+            return Page(items, pagination.limit, pagination.offset, pagination.total)
+
+        return Paginator(
+            fetch, limit=limit, offset=offset, max_items=max_items, concurrency=concurrency
+        )
+
+
+class Locations(_Resource):
+    """``ttg.locations``: the markets your retailer sells in."""
+
+    __slots__ = ()
+
+    def list(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int = 1,
+    ) -> Paginator[Location]:
+        """Every location, page by page.
+
+        >>> locations = await ttg.locations.list().collect()
+        """
+        return self._paginator(
+            path("locations"),
+            Location,
+            query={},
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            concurrency=concurrency,
+        )
+
+
+class Events(_Resource):
+    """``ttg.events``: shows and attractions."""
+
+    __slots__ = ()
+
+    def list(
+        self,
+        location_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        max_items: int | None = None,
+        concurrency: int = 1,
+    ) -> Paginator[Event]:
+        """The events of one location.
+
+        >>> async for event in ttg.events.list("1"):
+        ...     print(event.id, event.name)
+        """
+        return self._paginator(
+            path("events"),
+            Event,
+            query={"locationId": check_id(location_id, "location_id")},
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            concurrency=concurrency,
+        )
+
+    async def get(self, event_id: str) -> Event:
+        """One event. Raises :class:`NotFoundError` for an unknown ID."""
+        return await self._client._request(
+            "GET", path("events", check_id(event_id, "event_id")), _DECODE_EVENT
+        )
+
+
+class Occurrences(_Resource):
+    """``ttg.occurrences``: the dated performances of an event."""
+
+    __slots__ = ()
+
+    async def list(
+        self,
+        event_id: str,
+        *,
+        quantity: int | None = None,
+        start_date: date | str | None = None,
+        end_date: date | str | None = None,
+    ) -> list[Occurrence]:
+        """Every occurrence of an event (dates are inclusive and event-local).
+
+        The API sends them in one response; should a server paginate them anyway, the pages
+        are walked and joined.
+
+        >>> on_sale = [o for o in await ttg.occurrences.list("1001") if o.from_price]
+        """
+        event = check_id(event_id, "event_id")
+        if quantity is not None:
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                raise TypeError(f"quantity: must be an int, not {type(quantity).__name__}")
+            if quantity < 1:
+                raise ValueError(f"quantity: must be at least 1, got {quantity}")
+        start = _iso_date(start_date, "start_date")
+        end = _iso_date(end_date, "end_date")
+        if start and end and start > end:
+            raise ValueError(f"end_date: {end} is before start_date {start}")
+        query: dict[str, object] = {"quantity": quantity, "startDate": start, "endDate": end}
+        request_path = path("events", event, "occurrences")
+        items, pagination = await self._client._request(
+            "GET", request_path, _DECODE_OCCURRENCES, query=query
+        )
+        if pagination is None:
+            return items
+        following = next_offset(Page(items, pagination.limit, pagination.offset, pagination.total))
+        if following is None:
+            return items
+        rest = self._paginator(
+            request_path,
+            Occurrence,
+            query=query,
+            limit=pagination.limit,
+            offset=following,
+            max_items=None,
+            concurrency=1,
+        )
+        return items + await rest.collect()
+
+    async def get(self, event_id: str, occurrence_id: str) -> Occurrence:
+        """One occurrence of an event."""
+        request_path = path(
+            "events",
+            check_id(event_id, "event_id"),
+            "occurrences",
+            check_id(occurrence_id, "occurrence_id"),
+        )
+        return await self._client._request("GET", request_path, _DECODE_OCCURRENCE)
+
+
+class Inventory(_Resource):
+    """``ttg.inventory``: what can be bought for an occurrence, at a price tier."""
+
+    __slots__ = ()
+
+    async def list(
+        self, event_id: str, occurrence_id: str, *, provider_code: str | None = None
+    ) -> list[InventoryItem]:
+        """Purchasable items; ``provider_code`` selects a rate code's prices (case-sensitive).
+
+        >>> items = await ttg.inventory.list("1001", "50001", provider_code="campaign-may")
+
+        An unknown code raises :class:`ProviderCodeNotFoundError`.
+        """
+        request_path = path(
+            "events",
+            check_id(event_id, "event_id"),
+            "occurrences",
+            check_id(occurrence_id, "occurrence_id"),
+            "inventory-items",
+        )
+        query = {}
+        if provider_code is not None:
+            query["providerCode"] = check_provider_code(provider_code)
+        items, _ = await self._client._request("GET", request_path, _DECODE_INVENTORY, query=query)
+        return items
+
+    async def by_rate_codes(
+        self,
+        event_id: str,
+        occurrence_id: str,
+        provider_codes: Iterable[str | None],
+    ) -> dict[str | None, _Items | ProviderCodeNotFoundError]:
+        """One concurrent inventory call per rate code; ``None`` stands for the default tier.
+
+        A code the server does not recognise maps to its :class:`ProviderCodeNotFoundError`
+        instead of failing the others. Any other error cancels the rest and is raised.
+
+        >>> tiers = await ttg.inventory.by_rate_codes("1001", "50001", [None, "campaign-may"])
+        """
+        if isinstance(provider_codes, str):
+            raise TypeError("provider_codes: must be an iterable of codes, not a single str")
+        check_id(event_id, "event_id")
+        check_id(occurrence_id, "occurrence_id")
+        codes: _Codes = []
+        for index, code in enumerate(provider_codes):
+            if code is not None:
+                check_provider_code(code, f"provider_codes[{index}]")
+            if code not in codes:
+                codes.append(code)
+
+        async def one(code: str | None) -> _Items | ProviderCodeNotFoundError:
+            try:
+                return await self.list(event_id, occurrence_id, provider_code=code)
+            except ProviderCodeNotFoundError as exc:
+                return exc
+
+        async with asyncio.TaskGroup() as group:
+            tasks = {code: group.create_task(one(code)) for code in codes}
+        return {code: task.result() for code, task in tasks.items()}
+
+
+class Carts(_Resource):
+    """``ttg.carts``: holds on inventory, with a countdown to ``expires_at``."""
+
+    __slots__ = ()
+
+    async def create(self, items: Sequence[CartItemInput]) -> Cart:
+        """Hold the given items. All of them must come from one occurrence.
+
+        >>> item = CartItemInput.for_option(occurrence.id, inv_item, inv_item.price_options[0])
+        >>> cart = await ttg.carts.create([item])
+        """
+        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+            raise TypeError("items: must be a sequence of CartItemInput")
+        if not items:
+            raise ValueError("items: must hold at least one CartItemInput")
+        for index, item in enumerate(items):
+            if not isinstance(item, CartItemInput):
+                raise TypeError(
+                    f"items[{index}]: must be a CartItemInput, not {type(item).__name__}"
+                )
+            if item.occurrence_id != items[0].occurrence_id:
+                raise ValueError(
+                    f"items[{index}].occurrence_id: every item of a cart must come from one "
+                    f"occurrence ({items[0].occurrence_id!r}), got {item.occurrence_id!r}"
+                )
+        body = _json.encode({"items": list(items)})
+        return await self._client._request("POST", path("carts"), _DECODE_CART, body=body)
+
+    async def get(self, cart_id: str) -> Cart:
+        """A cart and its current total. An expired cart raises :class:`NotFoundError`."""
+        return await self._client._request(
+            "GET", path("carts", check_id(cart_id, "cart_id")), _DECODE_CART
+        )
+
+    async def delete(self, cart_id: str) -> None:
+        """Release a hold early. Idempotent: a cart already gone is not an error."""
+        try:
+            await self._client._request(
+                "DELETE", path("carts", check_id(cart_id, "cart_id")), _empty
+            )
+        except (NotFoundError, GoneError):
+            # The hold no longer exists, which is what deleting it was for.
+            return
+
+
+class Orders(_Resource):
+    """``ttg.orders``: checkout and order look-up."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        cart_id: str,
+        *,
+        expected_total: Money,
+        contact: Contact,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """Check out a cart. ``expected_total`` must equal the cart's current ``total``.
+
+        Every attempt of this call sends the same ``Idempotency-Key`` (``idem_<hex>``, made
+        here when you pass none), so a retry can never buy twice. Should the call fail with
+        ``outcome_unknown``, call again with ``idempotency_key=exc.idempotency_key``: the
+        server answers with the order if the first attempt created one.
+
+        >>> order = await ttg.orders.create(
+        ...     cart.id, expected_total=cart.total, contact=Contact("Ann", "a@b.co", "+15550100")
+        ... )
+        """
+        cart = check_id(cart_id, "cart_id")
+        if not isinstance(expected_total, Money):
+            raise TypeError(f"expected_total: must be a Money, not {type(expected_total).__name__}")
+        if not isinstance(contact, Contact):
+            raise TypeError(f"contact: must be a Contact, not {type(contact).__name__}")
+        for field in ("name", "email", "phone"):
+            if not getattr(contact, field).strip():
+                raise ValueError(f"contact.{field}: must not be empty")
+        if idempotency_key is None:
+            key = new_idempotency_key()
+        elif not isinstance(idempotency_key, str):
+            raise TypeError(f"idempotency_key: must be a str, not {type(idempotency_key).__name__}")
+        elif not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise ValueError("idempotency_key: must look like idem_<letters and digits>")
+        else:
+            key = idempotency_key
+        body = _json.encode({"cartId": cart, "expectedTotal": expected_total, "contact": contact})
+        try:
+            return await self._client._request(
+                "POST",
+                path("orders"),
+                _DECODE_ORDER,
+                body=body,
+                extra_headers={"Idempotency-Key": key},
+            )
+        except TTGError as exc:
+            exc.idempotency_key = key
+            raise
+
+    async def get(self, order_id: str, *, cart_id: str | None = None) -> Order:
+        """One order, with its tickets and barcodes."""
+        query = {} if cart_id is None else {"cartId": check_id(cart_id, "cart_id")}
+        return await self._client._request(
+            "GET", path("orders", check_id(order_id, "order_id")), _DECODE_ORDER, query=query
+        )
+
+
+_DECODE_EVENT: Final = _one(Event)
+_DECODE_OCCURRENCE: Final = _one(Occurrence)
+_DECODE_OCCURRENCES: Final = _many(Occurrence)
+_DECODE_INVENTORY: Final = _many(InventoryItem)
+_DECODE_CART: Final = _one(Cart)
+_DECODE_ORDER: Final = _one(Order)

@@ -1,0 +1,162 @@
+"""The one place where ttg_async touches aiohttp.
+
+:meth:`Transport.send` makes a single HTTP attempt and returns the raw answer. Every aiohttp
+exception is converted here, and only here, into :class:`APIConnectionError` or
+:class:`APITimeoutError`, so no ``aiohttp.*`` error ever reaches a user.
+
+Two aiohttp timeout quirks are handled on purpose:
+
+- ``ClientTimeout.total`` also counts the time spent waiting for a free connection in the pool
+  (aiohttp #10313), so a burst of calls can time out without ever being sent. We keep our own
+  slot semaphore in front of the pool and only start the attempt's clock once a slot is held.
+- ``sock_read`` restarts with every chunk, so a server that drips one byte at a time can hold a
+  caller forever (aiohttp #9547). An ``asyncio.timeout`` around the whole attempt is the
+  backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+import aiohttp
+
+from ttg_async._config import ClientConfig
+from ttg_async._errors import APIConnectionError, APITimeoutError
+from ttg_async._protocol import RawResponse, RequestSpec
+
+__all__ = ["Transport"]
+
+log: Final = logging.getLogger("ttg_async")
+
+
+class Transport:
+    """Sends single attempts over one shared :class:`aiohttp.ClientSession`.
+
+    The session is created lazily, inside the running event loop, unless the caller supplied
+    one; a supplied session is never closed by us.
+    """
+
+    def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
+        self._config = config
+        self._session = session
+        self._owns_session = session is None
+        self._slots: asyncio.Semaphore | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._config.max_connections,
+                limit_per_host=self._config.max_connections,
+                ttl_dns_cache=300,
+            )
+            # No aiohttp timeout here: every attempt brings its own (see send()).
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None),
+                raise_for_status=False,
+                auto_decompress=True,
+            )
+        return self._session
+
+    def _ensure_slots(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._config.max_connections)
+        return self._slots
+
+    async def send(
+        self, request: RequestSpec, *, timeout: float, deadline_at: float | None = None
+    ) -> RawResponse:
+        """Make one attempt.
+
+        ``timeout`` bounds the attempt from the moment it holds a connection slot until the
+        whole body is read. ``deadline_at`` (event-loop time) bounds everything, the wait for
+        a slot included; ``None`` means the call has no overall deadline.
+        """
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        session = self._ensure_session()
+        slots = self._ensure_slots()
+        loop = asyncio.get_running_loop()
+        rid = request.request_id
+        try:
+            async with asyncio.timeout_at(deadline_at):
+                await slots.acquire()
+        except TimeoutError:
+            raise APITimeoutError(
+                "no connection slot became free before the call's deadline",
+                request_id=rid,
+                request_sent=False,
+            ) from None
+        if deadline_at is not None:
+            timeout = max(0.001, min(timeout, deadline_at - loop.time()))
+        try:
+            aio_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+            async with asyncio.timeout(timeout):
+                async with session.request(
+                    request.method,
+                    request.url(self._config.base_url),
+                    params=request.query,
+                    headers=request.headers,
+                    data=request.body,
+                    timeout=aio_timeout,
+                    allow_redirects=False,
+                ) as response:
+                    body = await response.read()
+                    return RawResponse(response.status, response.headers, body)
+        except aiohttp.ConnectionTimeoutError:
+            raise APITimeoutError(
+                f"could not connect to {self._config.base_url} within {timeout:.3g} s",
+                request_id=rid,
+                request_sent=False,
+            ) from None
+        except aiohttp.ServerTimeoutError:
+            raise APITimeoutError(
+                f"{request.method} {request.path}: the server went silent for {timeout:.3g} s",
+                request_id=rid,
+            ) from None
+        except TimeoutError:
+            raise APITimeoutError(
+                f"{request.method} {request.path} took longer than {timeout:.3g} s",
+                request_id=rid,
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            # The connection never opened, so the request never left this process.
+            raise APIConnectionError(
+                f"could not connect to {self._config.base_url}: {exc.os_error.strerror or exc}",
+                request_id=rid,
+                request_sent=False,
+            ) from None
+        except aiohttp.ClientPayloadError:
+            raise APIConnectionError(
+                f"{request.method} {request.path}: the response body was cut off",
+                request_id=rid,
+            ) from None
+        except aiohttp.ServerDisconnectedError:
+            raise APIConnectionError(
+                f"{request.method} {request.path}: the server closed the connection "
+                "without answering",
+                request_id=rid,
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"{request.method} {request.path}: connection failed ({type(exc).__name__})",
+                request_id=rid,
+            ) from None
+        finally:
+            slots.release()
+
+    async def aclose(self) -> None:
+        """Close the session if we own it. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
