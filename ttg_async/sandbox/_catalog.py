@@ -1,0 +1,461 @@
+"""The deterministic, lazy catalog: locations, venues, events, occurrences and inventory.
+
+Nothing is generated up front except the locations. An event, its occurrences and each
+occurrence's inventory are derived on demand from ``(seed, index)``, and only a bounded number
+are cached, so a catalog of 100,000 events starts instantly and stays small. List pages are
+computed by arithmetic: the events of location ``k`` are the indexes ``k, k + L, k + 2L, ...``.
+
+Everything here is static. Stock held by carts, stock sold, retailer markups, price overrides
+and rate codes are applied on top by :mod:`._state`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from ttg_async.sandbox._wire import encode
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """A small bounded cache; the catalog's memory is this cache, not the catalog size."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> V:
+        self._data[key] = value
+        if len(self._data) > self._size:
+            self._data.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Currency:
+    code: str
+    low: int  # cheapest base price, minor units
+    high: int
+    step: int  # prices are multiples of this (e.g. 50 cents, 100 yen, 250 fils)
+
+    def round(self, amount: float) -> int:
+        return max(self.step, round(amount / self.step) * self.step)
+
+
+CURRENCIES: Final[dict[str, Currency]] = {
+    c.code: c
+    for c in (
+        Currency("USD", 3_000, 25_000, 50),
+        Currency("GBP", 2_500, 20_000, 50),
+        Currency("EUR", 2_500, 20_000, 50),
+        Currency("AUD", 4_000, 30_000, 50),
+        Currency("CAD", 4_000, 30_000, 50),
+        Currency("JPY", 3_000, 20_000, 100),  # scale 0
+        Currency("KRW", 30_000, 200_000, 1_000),  # scale 0
+        Currency("KWD", 5_000, 60_000, 250),  # scale 3
+    )
+}
+
+# (name, ISO country, currency, IANA timezone). The first four cover USD, GBP, JPY and KWD.
+CITIES: Final = (
+    ("New York", "US", "USD", "America/New_York"),
+    ("London", "GB", "GBP", "Europe/London"),
+    ("Tokyo", "JP", "JPY", "Asia/Tokyo"),
+    ("Kuwait City", "KW", "KWD", "Asia/Kuwait"),
+    ("Paris", "FR", "EUR", "Europe/Paris"),
+    ("Seoul", "KR", "KRW", "Asia/Seoul"),
+    ("Chicago", "US", "USD", "America/Chicago"),
+    ("Los Angeles", "US", "USD", "America/Los_Angeles"),
+    ("Berlin", "DE", "EUR", "Europe/Berlin"),
+    ("Sydney", "AU", "AUD", "Australia/Sydney"),
+    ("Toronto", "CA", "CAD", "America/Toronto"),
+    ("Madrid", "ES", "EUR", "Europe/Madrid"),
+    ("Manchester", "GB", "GBP", "Europe/London"),
+    ("Osaka", "JP", "JPY", "Asia/Tokyo"),
+    ("Las Vegas", "US", "USD", "America/Los_Angeles"),
+    ("Dublin", "IE", "EUR", "Europe/Dublin"),
+    ("Melbourne", "AU", "AUD", "Australia/Melbourne"),
+    ("Boston", "US", "USD", "America/New_York"),
+    ("Amsterdam", "NL", "EUR", "Europe/Amsterdam"),
+    ("Edinburgh", "GB", "GBP", "Europe/London"),
+)
+
+# Venue layouts: assigned-seat sections with price multipliers, an optional GA area, and extras.
+_LAYOUTS: Final[dict[str, tuple[tuple[tuple[str, float], ...], str | None, tuple[str, str]]]] = {
+    "arena": ((("Lower Tier", 1.0), ("Upper Tier", 0.6)), "Floor", ("Parking", "Parking pass")),
+    "theatre": (
+        (("Orchestra", 1.0), ("Mezzanine", 0.75), ("Balcony", 0.5)),
+        None,
+        ("Programme", "Souvenir programme"),
+    ),
+    "club": ((), "Standing", ("Drinks", "Drinks voucher")),
+}
+_VENUE_KINDS: Final = ("arena", "theatre", "club")
+_VENUE_NAMES: Final = {
+    "arena": ("Apollo Arena", "Harbour Arena", "Central Arena", "Crown Dome"),
+    "theatre": ("Lyric Theatre", "Royal Playhouse", "Majestic Theatre", "Garrick Stage"),
+    "club": ("Blue Note Hall", "Velvet Room", "The Cellar", "Neon Works"),
+}
+_ROWS: Final = ("A", "B", "C")
+_SEATS: Final = tuple(range(101, 109))
+_ADJ: Final = ("Midnight", "Golden", "Silent", "Electric", "Hidden", "Wild", "Crimson", "Last")
+_NOUN: Final = ("Garden", "Harbour", "Kingdom", "Circus", "Orchestra", "Voyage", "Mirror", "Waltz")
+_FORMS: Final = ("The {a} {n}", "{a} {n}: The Musical", "{n} Live", "A {a} {n}", "{a} {n} Tour")
+_DISCOUNTS: Final = (10, 15, 20, 25, 30)
+_EVENT_ID_BASE: Final = 1001
+_OCC_PER_EVENT: Final = 100  # occurrence id = event number * 100 + position (1-based)
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    id: str
+    name: str
+    timezone: str
+    kind: str
+    delayed_delivery: bool  # tickets for this venue have no barcode yet
+    wire: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    index: int
+    id: str
+    name: str
+    country: str
+    currency: Currency
+    zone: ZoneInfo
+    venues: tuple[Venue, ...]
+    wire: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    index: int
+    id: str
+    number: int
+    location: Location
+    venue: Venue
+    first_day: dt.date
+    gap_days: int
+    count: int
+    duration_min: int | None  # None: no known end time
+    discount_mode: str  # which discount summary fields an occurrence shows
+    encoded: bytes  # the event's JSON object, encoded once
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    id: str
+    event: Event
+    position: int
+    local_date: dt.date
+    wire: dict[str, Any]  # the static part: id, startsAt, endsAt, venue
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTemplate:
+    category: str
+    sell: int
+    list: int | None  # present only when the default tier is discounted
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTemplate:
+    variant_id: str
+    kind: str  # AssignedSeat | GeneralAdmission | Extra
+    section: str | None
+    variant_wire: dict[str, Any]
+    base_qty: int
+    prices: tuple[PriceTemplate, ...]
+    token: str  # the inventory item id
+
+    def price(self, category: str) -> PriceTemplate | None:
+        for p in self.prices:
+            if p.category == category:
+                return p
+        return None
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(token: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def item_token(occurrence_id: str, variant_id: str) -> str:
+    return _b64(f"{occurrence_id}|{variant_id}")
+
+
+def price_token(occurrence_id: str, variant_id: str, category: str, tier: str) -> str:
+    # The tier (rate code) comes last, so a code may contain any character.
+    return _b64(f"{occurrence_id}|{variant_id}|{category}|{tier}")
+
+
+def parse_item_token(token: str) -> tuple[str, str] | None:
+    """Return ``(occurrence_id, variant_id)`` or ``None`` for a token we never issued."""
+    text = _unb64(token)
+    parts = text.split("|") if text else []
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def parse_price_token(token: str) -> tuple[str, str, str, str] | None:
+    """Return ``(occurrence_id, variant_id, category, tier)`` or ``None``."""
+    text = _unb64(token)
+    parts = text.split("|", 3) if text else []
+    return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else None
+
+
+def _parse_id(value: str) -> int | None:
+    # Only canonical digit strings name something: "01001" is not "1001".
+    if not value.isdigit() or value.startswith("0") or len(value) > 12:
+        return None
+    return int(value)
+
+
+class Catalog:
+    """The static catalog for one seed. Cheap to build whatever its size.
+
+    >>> cat = Catalog(seed=0, locations=3, events=30, start=dt.date(2026, 3, 1))
+    >>> cat.event(0).id
+    '1001'
+    """
+
+    def __init__(self, seed: int, locations: int, events: int, start: dt.date) -> None:
+        if locations < 1 or events < 0:
+            raise ValueError("need at least one location and a non-negative event count")
+        self.seed = seed
+        self.event_count = events
+        self.start = start
+        self.locations = tuple(self._make_location(i) for i in range(locations))
+        self._by_location_id = {loc.id: loc for loc in self.locations}
+        self._events: LRU[int, Event] = LRU(8192)
+        self._occurrences: LRU[int, tuple[Occurrence, ...]] = LRU(4096)
+        self._inventory: LRU[str, tuple[ItemTemplate, ...]] = LRU(4096)
+        self.locations_encoded = tuple(encode(loc.wire) for loc in self.locations)
+
+    def _rng(self, tag: int, index: int) -> random.Random:
+        return random.Random((self.seed * 1_000_003 + tag) * 10_000_019 + index)
+
+    def _make_location(self, i: int) -> Location:
+        name, country, code, tz = CITIES[i % len(CITIES)]
+        if i >= len(CITIES):
+            name = f"{name} {i // len(CITIES) + 1}"
+        rng = self._rng(1, i)
+        venues = []
+        for v, kind in enumerate(_VENUE_KINDS):
+            vid = str((i + 1) * 10 + v + 1)
+            vname = rng.choice(_VENUE_NAMES[kind])
+            wire = {"id": vid, "name": vname, "timezone": tz}
+            venues.append(Venue(vid, vname, tz, kind, kind == "club", wire))
+        lid = str(i + 1)
+        return Location(
+            i,
+            lid,
+            name,
+            country,
+            CURRENCIES[code],
+            ZoneInfo(tz),
+            tuple(venues),
+            {"id": lid, "name": name, "country": country},
+        )
+
+    # -- locations and events ------------------------------------------------------------
+    def location_by_id(self, location_id: str) -> Location | None:
+        return self._by_location_id.get(location_id)
+
+    def events_in_location(self, location: Location) -> int:
+        n = len(self.locations)
+        return max(0, (self.event_count - location.index + n - 1) // n)
+
+    def event_index(self, location: Location, position: int) -> int:
+        return location.index + position * len(self.locations)
+
+    def event_by_id(self, event_id: str) -> Event | None:
+        number = _parse_id(event_id)
+        if number is None or not 0 <= number - _EVENT_ID_BASE < self.event_count:
+            return None
+        return self.event(number - _EVENT_ID_BASE)
+
+    def event(self, index: int) -> Event:
+        cached = self._events.get(index)
+        return cached if cached is not None else self._events.put(index, self._make_event(index))
+
+    def _make_event(self, index: int) -> Event:
+        rng = self._rng(2, index)
+        location = self.locations[index % len(self.locations)]
+        # Event 0 is always an on-sale arena show with seats, GA, extras and rate codes,
+        # so tests and demos have a known starting point.
+        venue = location.venues[0] if index == 0 else rng.choice(location.venues)
+        name = rng.choice(_FORMS).format(a=rng.choice(_ADJ), n=rng.choice(_NOUN))
+        first_day = self.start + dt.timedelta(days=rng.randrange(0, 60))
+        gap = rng.choice((1, 1, 2, 7))
+        count = 12 if index == 0 else rng.randrange(4, 25)
+        duration = {"arena": 180, "theatre": 150, "club": None}[venue.kind]
+        last_day = first_day + dt.timedelta(days=gap * (count - 1))
+        # Some long theatre runs have no announced closing date.
+        open_ended = venue.kind == "theatre" and rng.random() < 0.2
+        number = _EVENT_ID_BASE + index
+        wire = {
+            "id": str(number),
+            "name": name,
+            "startDate": first_day.isoformat(),
+            "endDate": None if open_ended else last_day.isoformat(),
+            "location": location.wire,
+            "venue": venue.wire,
+        }
+        mode = rng.choice(("both", "amount", "percent"))
+        return Event(
+            index, str(number), number, location, venue, first_day, gap, count, duration, mode,
+            encode(wire),
+        )  # fmt: skip
+
+    # -- occurrences ---------------------------------------------------------------------
+    def occurrences(self, event: Event) -> tuple[Occurrence, ...]:
+        cached = self._occurrences.get(event.index)
+        if cached is None:
+            cached = self._occurrences.put(event.index, self._make_occurrences(event))
+        return cached
+
+    def occurrence(self, event: Event, occurrence_id: str) -> Occurrence | None:
+        number = _parse_id(occurrence_id)
+        if number is None or number // _OCC_PER_EVENT != event.number:
+            return None
+        position = number % _OCC_PER_EVENT - 1
+        if not 0 <= position < event.count:
+            return None
+        return self.occurrences(event)[position]
+
+    def occurrence_by_id(self, occurrence_id: str) -> Occurrence | None:
+        """Find an occurrence from its id alone (cart items name no event)."""
+        number = _parse_id(occurrence_id)
+        if number is None:
+            return None
+        event = self.event_by_id(str(number // _OCC_PER_EVENT))
+        return None if event is None else self.occurrence(event, occurrence_id)
+
+    def _make_occurrences(self, event: Event) -> tuple[Occurrence, ...]:
+        zone = event.location.zone
+        out = []
+        for j in range(event.count):
+            day = event.first_day + dt.timedelta(days=j * event.gap_days)
+            kind = event.venue.kind
+            if kind == "theatre":
+                at = dt.time(14, 30) if day.weekday() >= 5 else dt.time(19, 30)
+            else:
+                at = dt.time(20, 0) if kind == "arena" else dt.time(21, 0)
+            starts = dt.datetime.combine(day, at, zone)
+            ends = None
+            if event.duration_min is not None:
+                # Add wall-clock minutes, then re-resolve the offset (a show may span DST).
+                ends = (starts + dt.timedelta(minutes=event.duration_min)).replace(tzinfo=zone)
+            oid = str(event.number * _OCC_PER_EVENT + j + 1)
+            wire = {
+                "id": oid,
+                "startsAt": starts.isoformat(),
+                "endsAt": None if ends is None else ends.isoformat(),
+                "venue": event.venue.wire,
+            }
+            out.append(Occurrence(oid, event, j, day, wire))
+        return tuple(out)
+
+    # -- inventory -----------------------------------------------------------------------
+    def inventory(self, occ: Occurrence) -> tuple[ItemTemplate, ...]:
+        """Every item this occurrence ever had, with its stock before any sale or hold."""
+        cached = self._inventory.get(occ.id)
+        if cached is None:
+            cached = self._inventory.put(occ.id, self._make_inventory(occ))
+        return cached
+
+    def item(self, occ: Occurrence, variant_id: str) -> ItemTemplate | None:
+        for it in self.inventory(occ):
+            if it.variant_id == variant_id:
+                return it
+        return None
+
+    def _make_inventory(self, occ: Occurrence) -> tuple[ItemTemplate, ...]:
+        event = occ.event
+        cur = event.location.currency
+        sections, ga, extra = _LAYOUTS[event.venue.kind]
+        # Prices belong to the event (the same across its dates); stock belongs to the date.
+        prng = self._rng(3, event.index)
+        base = cur.round(prng.uniform(cur.low, cur.high))
+        child = prng.random() < 0.5
+        srng = self._rng(4, event.index * _OCC_PER_EVENT + occ.position)
+        sold_out = srng.random() < 0.1 and not (event.index == 0 and occ.position < 4)
+        fill = srng.choice((0.35, 0.6, 0.85))
+        items: list[ItemTemplate] = []
+
+        def prices(mult: float, cats: tuple[str, ...]) -> tuple[PriceTemplate, ...]:
+            full = cur.round(base * mult)
+            off = prng.choice(_DISCOUNTS) if prng.random() < 0.35 else 0
+            out = []
+            for k, cat in enumerate(cats):
+                lst = cur.round(full * (1.0 - 0.3 * k))
+                sell = cur.round(lst * (100 - off) / 100) if off else lst
+                out.append(PriceTemplate(cat, sell, lst if sell < lst else None))
+            return tuple(out)
+
+        cats = ("Adult", "Child") if child else ("Adult",)
+        for section, mult in sections:
+            sp = prices(mult, cats)
+            code = section.replace(" ", "")
+            for row in _ROWS:
+                for seat in _SEATS:
+                    if sold_out or srng.random() > fill:
+                        continue  # sold before the sandbox started
+                    vid = f"{code}-{row}-{seat}"
+                    vw = {
+                        "_type": "AssignedSeat",
+                        "id": vid,
+                        "name": f"{section} {row} {seat}",
+                        "attributes": [],
+                        "section": section,
+                        "row": row,
+                        "seat": str(seat),
+                    }
+                    items.append(
+                        ItemTemplate(
+                            vid, "AssignedSeat", section, vw, 1, sp, item_token(occ.id, vid)
+                        )
+                    )
+        if ga is not None:
+            qty = 0 if sold_out else srng.randrange(20, 400)
+            vid = f"GA-{ga}"
+            vw = {
+                "_type": "GeneralAdmission",
+                "id": vid,
+                "name": f"General Admission {ga}",
+                "attributes": ["standing"],
+                "section": ga,
+            }
+            gp = prices(0.8, ("Adult", "Student"))
+            items.append(
+                ItemTemplate(vid, "GeneralAdmission", ga, vw, qty, gp, item_token(occ.id, vid))
+            )
+        code, label = extra
+        vid = f"Extra-{code}"
+        vw = {"_type": "Extra", "id": vid, "name": label, "attributes": []}
+        xp = (PriceTemplate("Standard", cur.round(base * 0.1), None),)
+        qty = 0 if sold_out else srng.randrange(50, 500)
+        items.append(ItemTemplate(vid, "Extra", None, vw, qty, xp, item_token(occ.id, vid)))
+        return tuple(items)

@@ -1,0 +1,77 @@
+"""The ``ttg sandbox`` command: serve the sandbox until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import sys
+
+from ttg_async.sandbox._sandbox import TEST_KEY, Sandbox
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sandbox's options to ``parser`` (used by ``ttg sandbox``).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> parser.parse_args(["--port", "0"]).port
+    0
+    """
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port, 0 for any (default 8765)")
+    parser.add_argument("--seed", type=int, default=0, help="catalog seed (default 0)")
+    parser.add_argument("--events", type=int, default=30, help="number of events (default 30)")
+    parser.add_argument("--locations", type=int, default=3, help="number of locations (default 3)")
+    parser.add_argument(
+        "--hold-seconds", type=float, default=600.0, help="cart hold length (default 600)"
+    )
+    parser.add_argument(
+        "--retailer",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="accept only these X-TT-Retailer values (repeatable; default: any)",
+    )
+    parser.add_argument(
+        "--paginate-occurrences",
+        action="store_true",
+        help="paginate the occurrences list (the docs say it is not)",
+    )
+    parser.add_argument(
+        "--start-date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="first day of the schedule, YYYY-MM-DD (default: today)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve a sandbox built from ``args`` until interrupted; returns the exit status."""
+    sandbox = Sandbox(
+        args.seed,
+        locations=args.locations,
+        events=args.events,
+        hold_seconds=args.hold_seconds,
+        retailers=args.retailer,
+        paginate_occurrences=args.paginate_occurrences,
+        start_date=args.start_date,
+    )
+    retailer = args.retailer[0] if args.retailer else "sandbox"
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(sandbox, args.host, args.port, retailer))
+    return 0
+
+
+async def _serve(sandbox: Sandbox, host: str, port: int, retailer: str) -> None:
+    async with sandbox.serve(host, port) as base_url:
+        print(f"TTG sandbox listening on {base_url}", flush=True)
+        print(f"Test key: {TEST_KEY} (any sk_test_* key works)")
+        print("Use it with:")
+        print(f"  export TTG_BASE_URL={base_url}")
+        print(f"  export TTG_API_KEY={TEST_KEY}")
+        print(f"  export TTG_RETAILER={retailer}")
+        print("Press Ctrl-C to stop.", flush=True)
+        sys.stdout.flush()
+        await asyncio.Event().wait()

@@ -1,0 +1,322 @@
+"""The :class:`Sandbox` object: a local TTG v3 server plus the controls tests need."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from typing import Final
+
+from aiohttp import web
+
+from ttg_async.sandbox._app import App
+from ttg_async.sandbox._catalog import Catalog, parse_price_token
+from ttg_async.sandbox._faults import Fault, FaultPlan
+from ttg_async.sandbox._pricing import DEFAULT_RETAILER, Pricing, RetailerConfig
+from ttg_async.sandbox._state import State
+
+ROUTES: Final = (
+    "GET /api/v3/locations",
+    "GET /api/v3/events",
+    "GET /api/v3/events/{eventId}",
+    "GET /api/v3/events/{eventId}/occurrences",
+    "GET /api/v3/events/{eventId}/occurrences/{occurrenceId}",
+    "GET /api/v3/events/{eventId}/occurrences/{occurrenceId}/inventory-items",
+    "POST /api/v3/carts",
+    "GET /api/v3/carts/{cartId}",
+    "DELETE /api/v3/carts/{cartId}",
+    "POST /api/v3/orders",
+    "GET /api/v3/orders/{orderId}",
+)
+"""Route templates, as accepted by ``set_latency``, ``inject`` and ``request_count``."""
+
+TEST_KEY: Final = "sk_test_sandbox"
+"""A key to print in examples. Any ``sk_test_*`` key works."""
+
+
+def _check_route(route: str) -> str:
+    if route != "*" and route not in ROUTES:
+        raise ValueError(f"unknown route {route!r}; use '*' or one of sandbox.ROUTES")
+    return route
+
+
+class Sandbox:
+    """A faithful local TTG v3 server with a deterministic catalog and test controls.
+
+    The catalog is derived from ``seed``; ``events`` can go to 100,000 and beyond, because
+    events are generated on demand. ``retailers`` (name -> :class:`RetailerConfig`) restricts
+    which ``X-TT-Retailer`` values are accepted; ``None`` accepts any. ``start_date`` anchors
+    the schedule (default: today, UTC); pass a fixed date for fully reproducible dates.
+
+    >>> import aiohttp
+    >>> async def main() -> None:
+    ...     sb = Sandbox(seed=0)
+    ...     async with sb.serve() as base_url, aiohttp.ClientSession() as http:
+    ...         headers = {"X-TT-API-Key": "sk_test_x", "X-TT-Retailer": "r"}
+    ...         headers["X-TT-Platform"] = "api"
+    ...         async with http.get(f"{base_url}/api/v3/locations", headers=headers) as resp:
+    ...             assert resp.status == 200
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        locations: int = 3,
+        events: int = 30,
+        hold_seconds: float = 600.0,
+        retailers: Mapping[str, RetailerConfig] | Iterable[str] | None = None,
+        paginate_occurrences: bool = False,
+        start_date: dt.date | None = None,
+    ) -> None:
+        if retailers is not None and not isinstance(retailers, Mapping):
+            retailers = {name: RetailerConfig() for name in retailers}
+        self.seed = seed
+        start = start_date or dt.datetime.now(dt.UTC).date()
+        self._catalog = Catalog(seed, locations, events, start)
+        self._pricing = Pricing(self._catalog, None if retailers is None else dict(retailers))
+        self._state = State(self._catalog, self._pricing, hold_seconds)
+        self._faults = FaultPlan()
+        self._latency: dict[str, float] = {}
+        self._app = App(
+            self._catalog,
+            self._pricing,
+            self._state,
+            self._faults,
+            self._latency,
+            paginate_occurrences,
+        )
+        self.base_url: str | None = None
+        """Set while :meth:`serve` is running, e.g. ``"http://127.0.0.1:54321"``."""
+
+    # -- serving -------------------------------------------------------------------------
+    def make_app(self) -> web.Application:
+        """A fresh ``aiohttp.web.Application`` over this sandbox's state.
+
+        Useful with aiohttp's own test utilities; :meth:`serve` is simpler otherwise.
+        """
+        return self._app.make()
+
+    @contextlib.asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve on ``host:port`` (``0``: a free port) and yield the base URL.
+
+        >>> async def test_it() -> None:
+        ...     async with Sandbox().serve() as base_url:
+        ...         print(base_url)  # http://127.0.0.1:54321
+        """
+        # A short shutdown grace: a scripted slow response must not hold up a test's teardown.
+        runner = web.AppRunner(self._app.make(), access_log=None, shutdown_timeout=0.25)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = runner.addresses[0][1]
+            shown = f"[{host}]" if ":" in host else host
+            self.base_url = f"http://{shown}:{bound}"
+            yield self.base_url
+        finally:
+            self.base_url = None
+            await runner.cleanup()
+
+    # -- catalog helpers -----------------------------------------------------------------
+    def find_occurrence(
+        self,
+        *,
+        assigned_seat: bool = True,
+        general_admission: bool = True,
+        extra: bool = False,
+        rate_code: str | None = None,
+        retailer: str | None = None,
+    ) -> tuple[str, str]:
+        """``(event_id, occurrence_id)`` of an on-sale occurrence with the asked-for stock.
+
+        ``rate_code`` also requires that code to be recognised on the event (for
+        ``retailer``, or for every retailer when ``None``). Raises ``LookupError`` if none.
+
+        >>> Sandbox(seed=0).find_occurrence(rate_code="campaign-may")
+        ('1001', '100101')
+        """
+        config = DEFAULT_RETAILER
+        if retailer is not None:
+            config = self._pricing.retailer(retailer) or DEFAULT_RETAILER
+        name = retailer if retailer is not None else "\x00any"
+        cat, state = self._catalog, self._state
+        state.sweep()
+        for index in range(min(cat.event_count, 5000)):
+            event = cat.event(index)
+            if not self._pricing.can_see(config, event):
+                continue
+            if rate_code is not None and self._pricing.rule(name, event, rate_code) is None:
+                continue
+            for occ in cat.occurrences(event):
+                kinds = {it.kind for it in cat.inventory(occ) if state.available(occ.id, it) >= 2}
+                kinds |= {
+                    it.kind for it in cat.inventory(occ) if it.kind == "AssignedSeat"
+                    and state.available(occ.id, it) == 1
+                }  # fmt: skip
+                if (
+                    (not assigned_seat or "AssignedSeat" in kinds)
+                    and (not general_admission or "GeneralAdmission" in kinds)
+                    and (not extra or "Extra" in kinds)
+                ):
+                    return event.id, occ.id
+        raise LookupError("no on-sale occurrence matches")
+
+    def rate_codes(self, event_id: str, *, retailer: str | None = None) -> list[str]:
+        """The rate codes recognised on an event (for ``retailer``, or for all retailers)."""
+        event = self._catalog.event_by_id(event_id)
+        if event is None:
+            raise KeyError(event_id)
+        return self._pricing.codes(retailer if retailer is not None else "\x00any", event)
+
+    # -- control -------------------------------------------------------------------------
+    @property
+    def hold_seconds(self) -> float:
+        """How long a new cart holds its stock. Changing it affects carts created later."""
+        return self._state.hold_seconds
+
+    @hold_seconds.setter
+    def hold_seconds(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("hold_seconds must be positive")
+        self._state.hold_seconds = float(seconds)
+
+    def now(self) -> dt.datetime:
+        """The sandbox clock (real time plus everything passed to :meth:`advance`), UTC."""
+        return dt.datetime.fromtimestamp(self._state.now(), dt.UTC)
+
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox clock forward: holds and idempotency keys age without waiting.
+
+        >>> sb = Sandbox()
+        >>> sb.advance(24 * 3600)  # every idempotency key is now forgotten
+        """
+        if seconds < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        self._state.clock_offset += seconds
+        self._state.sweep()
+
+    def expire_cart(self, cart_id: str) -> None:
+        """End a cart's hold now and release its stock. ``KeyError`` for an unknown cart."""
+        self._state.expire(cart_id)
+
+    def set_price(self, price_option_id: str, amount: int) -> None:
+        """Set the sell price (minor units) behind a price option id, for every retailer.
+
+        Carts holding that option are re-priced when next read or checked out, so checkout
+        with the old ``expectedTotal`` gets ``TOTAL_PRICE_MISMATCH``. An id from a rate-code
+        call sets that tier's price; an id from a default call sets the default price (tier
+        prices derived from it follow).
+
+        >>> sb = Sandbox()
+        >>> # option_id comes from GET .../inventory-items
+        >>> # sb.set_price(option_id, 19900)
+        """
+        parsed = parse_price_token(price_option_id)
+        occ = None if parsed is None else self._catalog.occurrence_by_id(parsed[0])
+        item = None if occ is None or parsed is None else self._catalog.item(occ, parsed[1])
+        if parsed is None or item is None or item.price(parsed[2]) is None:
+            raise ValueError(f"not a price option id issued by this sandbox: {price_option_id!r}")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValueError("amount must be a positive integer in minor units")
+        self._pricing.overrides[parsed] = amount
+
+    def add_rate_code(
+        self,
+        event_id: str,
+        code: str,
+        *,
+        retailer: str | None = None,
+        percent_off: int = 10,
+        sections: Collection[str] | None = None,
+    ) -> None:
+        """Configure a rate code (``providerCode``) on an event.
+
+        ``retailer=None`` configures it for every retailer. ``sections`` limits the tier to
+        those sections; other items keep default prices. A negative ``percent_off`` makes a
+        premium tier.
+
+        >>> sb = Sandbox()
+        >>> sb.add_rate_code("1002", "spring-sale", percent_off=25, sections=["Orchestra"])
+        """
+        self._pricing.add_rule(
+            event_id, code, percent_off, retailer=retailer, sections=sections
+        )  # fmt: skip
+
+    def remove_rate_code(self, event_id: str, code: str, *, retailer: str | None = None) -> None:
+        """Withdraw a code (seeded or added), so it now gives 404 like an unknown one."""
+        self._pricing.remove_rule(event_id, code, retailer=retailer)
+
+    def set_latency(self, route: str, seconds: float) -> None:
+        """Delay every answer on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
+
+        A route's own latency replaces the ``"*"`` latency. ``0`` removes it.
+        """
+        _check_route(route)
+        if seconds <= 0:
+            self._latency.pop(route, None)
+        else:
+            self._latency[route] = float(seconds)
+
+    def inject(
+        self,
+        route: str,
+        kind: str,
+        *,
+        times: int | None = None,
+        probability: float | None = None,
+        seed: int = 0,
+        status: int = 503,
+        retry_after: float | None = None,
+        delay: float = 1.0,
+    ) -> Fault:
+        """Script a fault on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
+
+        Kinds: ``"status"`` (an error envelope with ``status``, and ``Retry-After`` if
+        given), ``"html_502"`` (a proxy's HTML page), ``"reset_before"`` (the connection is
+        reset before any work), ``"reset_after_commit"`` (the work is done, then the
+        connection is reset), ``"slow"`` (answer after ``delay`` seconds) and ``"truncate"``
+        (full headers, half the body). It hits the next ``times`` requests (default 1), or
+        each request with ``probability`` from an RNG seeded by ``seed``.
+
+        >>> sb = Sandbox()
+        >>> _ = sb.inject("GET /api/v3/locations", "status", status=429, retry_after=2, times=2)
+        """
+        fault = Fault(
+            _check_route(route),
+            kind,
+            times=times,
+            probability=probability,
+            seed=seed,
+            status=status,
+            retry_after=retry_after,
+            delay=delay,
+        )
+        self._faults.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every scripted fault."""
+        self._faults.faults.clear()
+
+    # -- counters ------------------------------------------------------------------------
+    def request_count(self, route: str | None = None) -> int:
+        """Requests seen (faulted ones included), in total or for one route template."""
+        requests = self._state.counters.requests
+        if route is None:
+            return sum(requests.values())
+        return requests.get(_check_route(route), 0)
+
+    def orders_for_cart(self, cart_id: str) -> list[str]:
+        """The ids of the orders placed for a cart (more than one would be a double charge)."""
+        return list(self._state.counters.orders_by_cart.get(cart_id, ()))
+
+    def attempts(self, request_id: str) -> int:
+        """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""
+        return self._state.counters.attempts.get(request_id, 0)
+
+    def reset_counters(self) -> None:
+        """Zero the request and attempt counters (orders per cart are kept)."""
+        self._state.counters.requests.clear()
+        self._state.counters.attempts.clear()
