@@ -11,8 +11,6 @@ and rate codes are applied on top by :mod:`._state`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import random
 from collections import OrderedDict
@@ -20,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from ttg_async.sandbox._ids import item_token, parse_id
 from ttg_async.sandbox._wire import encode
 
 K = TypeVar("K")
@@ -113,6 +112,8 @@ _VENUE_NAMES: Final = {
 }
 _ROWS: Final = ("A", "B", "C")
 _SEATS: Final = tuple(range(101, 109))
+_SEAT_STR: Final = {n: str(n) for n in _SEATS}
+_SEAT_BITS: Final = len(_ROWS) * len(_SEATS)
 _ADJ: Final = ("Midnight", "Golden", "Silent", "Electric", "Hidden", "Wild", "Crimson", "Last")
 _NOUN: Final = ("Garden", "Harbour", "Kingdom", "Circus", "Orchestra", "Voyage", "Mirror", "Waltz")
 _FORMS: Final = ("The {a} {n}", "{a} {n}: The Musical", "{n} Live", "A {a} {n}", "{a} {n} Tour")
@@ -176,13 +177,20 @@ class PriceTemplate:
 
 @dataclass(frozen=True, slots=True)
 class ItemTemplate:
+    """One inventory item of one occurrence, before holds, sales and pricing rules.
+
+    It keeps only plain fields; the wire dicts and the token are built when a response
+    needs them, which keeps a cached occurrence small.
+    """
+
     variant_id: str
     kind: str  # AssignedSeat | GeneralAdmission | Extra
     section: str | None
-    variant_wire: dict[str, Any]
+    row: str | None
+    seat: str | None
+    name: str
     base_qty: int
     prices: tuple[PriceTemplate, ...]
-    token: str  # the inventory item id
 
     def price(self, category: str) -> PriceTemplate | None:
         for p in self.prices:
@@ -190,46 +198,39 @@ class ItemTemplate:
                 return p
         return None
 
+    def variant_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"_type": self.kind, "id": self.variant_id, "name": self.name}
+        wire["attributes"] = ["standing"] if self.kind == "GeneralAdmission" else []
+        if self.section is not None:
+            wire["section"] = self.section
+        if self.row is not None:
+            wire["row"] = self.row
+            wire["seat"] = self.seat
+        return wire
 
-def _b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _unb64(token: str) -> str | None:
-    try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-
-
-def item_token(occurrence_id: str, variant_id: str) -> str:
-    return _b64(f"{occurrence_id}|{variant_id}")
+    def token(self, occurrence_id: str) -> str:
+        return item_token(occurrence_id, self.variant_id)
 
 
-def price_token(occurrence_id: str, variant_id: str, category: str, tier: str) -> str:
-    # The tier (rate code) comes last, so a code may contain any character.
-    return _b64(f"{occurrence_id}|{variant_id}|{category}|{tier}")
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The compact form of an occurrence's inventory, cheap to derive and to cache.
+
+    Assigned seats are kept as one bitmask per section (bit ``8 * row + seat``), so a price
+    summary never has to build per-seat objects.
+    """
+
+    seat_groups: tuple[tuple[ItemTemplate, int], ...]  # (a seat of the section, seat mask)
+    others: tuple[ItemTemplate, ...]  # general admission and extras, with their stock
+    groups: tuple[tuple[ItemTemplate, int], ...]  # ticket price groups with stock left
 
 
-def parse_item_token(token: str) -> tuple[str, str] | None:
-    """Return ``(occurrence_id, variant_id)`` or ``None`` for a token we never issued."""
-    text = _unb64(token)
-    parts = text.split("|") if text else []
-    return (parts[0], parts[1]) if len(parts) == 2 else None
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """Every item of an occurrence, and an index by variant id."""
 
-
-def parse_price_token(token: str) -> tuple[str, str, str, str] | None:
-    """Return ``(occurrence_id, variant_id, category, tier)`` or ``None``."""
-    text = _unb64(token)
-    parts = text.split("|", 3) if text else []
-    return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else None
-
-
-def _parse_id(value: str) -> int | None:
-    # Only canonical digit strings name something: "01001" is not "1001".
-    if not value.isdigit() or value.startswith("0") or len(value) > 12:
-        return None
-    return int(value)
+    items: tuple[ItemTemplate, ...]
+    by_id: dict[str, ItemTemplate]
 
 
 class Catalog:
@@ -250,7 +251,9 @@ class Catalog:
         self._by_location_id = {loc.id: loc for loc in self.locations}
         self._events: LRU[int, Event] = LRU(8192)
         self._occurrences: LRU[int, tuple[Occurrence, ...]] = LRU(4096)
-        self._inventory: LRU[str, tuple[ItemTemplate, ...]] = LRU(4096)
+        self._price_tables: LRU[int, tuple[tuple[PriceTemplate, ...], ...]] = LRU(4096)
+        self._plans: LRU[str, Plan] = LRU(4096)
+        self._inventory: LRU[str, Inventory] = LRU(512)
         self.locations_encoded = tuple(encode(loc.wire) for loc in self.locations)
 
     def _rng(self, tag: int, index: int) -> random.Random:
@@ -291,7 +294,7 @@ class Catalog:
         return location.index + position * len(self.locations)
 
     def event_by_id(self, event_id: str) -> Event | None:
-        number = _parse_id(event_id)
+        number = parse_id(event_id)
         if number is None or not 0 <= number - _EVENT_ID_BASE < self.event_count:
             return None
         return self.event(number - _EVENT_ID_BASE)
@@ -337,7 +340,7 @@ class Catalog:
         return cached
 
     def occurrence(self, event: Event, occurrence_id: str) -> Occurrence | None:
-        number = _parse_id(occurrence_id)
+        number = parse_id(occurrence_id)
         if number is None or number // _OCC_PER_EVENT != event.number:
             return None
         position = number % _OCC_PER_EVENT - 1
@@ -347,7 +350,7 @@ class Catalog:
 
     def occurrence_by_id(self, occurrence_id: str) -> Occurrence | None:
         """Find an occurrence from its id alone (cart items name no event)."""
-        number = _parse_id(occurrence_id)
+        number = parse_id(occurrence_id)
         if number is None:
             return None
         event = self.event_by_id(str(number // _OCC_PER_EVENT))
@@ -379,31 +382,33 @@ class Catalog:
         return tuple(out)
 
     # -- inventory -----------------------------------------------------------------------
-    def inventory(self, occ: Occurrence) -> tuple[ItemTemplate, ...]:
+    def plan(self, occ: Occurrence) -> Plan:
+        cached = self._plans.get(occ.id)
+        return cached if cached is not None else self._plans.put(occ.id, self._make_plan(occ))
+
+    def inventory(self, occ: Occurrence) -> Inventory:
         """Every item this occurrence ever had, with its stock before any sale or hold."""
         cached = self._inventory.get(occ.id)
         if cached is None:
-            cached = self._inventory.put(occ.id, self._make_inventory(occ))
+            cached = self._inventory.put(occ.id, self._expand(self.plan(occ)))
         return cached
 
     def item(self, occ: Occurrence, variant_id: str) -> ItemTemplate | None:
-        for it in self.inventory(occ):
-            if it.variant_id == variant_id:
-                return it
-        return None
+        return self.inventory(occ).by_id.get(variant_id)
 
-    def _make_inventory(self, occ: Occurrence) -> tuple[ItemTemplate, ...]:
-        event = occ.event
+    def _prices(self, event: Event) -> tuple[tuple[PriceTemplate, ...], ...]:
+        """The event's price table: one entry per section, then GA (if any), then the extra.
+
+        Prices belong to the event (the same on every date); stock belongs to the date.
+        """
+        cached = self._price_tables.get(event.index)
+        if cached is not None:
+            return cached
         cur = event.location.currency
-        sections, ga, extra = _LAYOUTS[event.venue.kind]
-        # Prices belong to the event (the same across its dates); stock belongs to the date.
+        sections, ga, _ = _LAYOUTS[event.venue.kind]
         prng = self._rng(3, event.index)
         base = cur.round(prng.uniform(cur.low, cur.high))
         child = prng.random() < 0.5
-        srng = self._rng(4, event.index * _OCC_PER_EVENT + occ.position)
-        sold_out = srng.random() < 0.1 and not (event.index == 0 and occ.position < 4)
-        fill = srng.choice((0.35, 0.6, 0.85))
-        items: list[ItemTemplate] = []
 
         def prices(mult: float, cats: tuple[str, ...]) -> tuple[PriceTemplate, ...]:
             full = cur.round(base * mult)
@@ -416,46 +421,59 @@ class Catalog:
             return tuple(out)
 
         cats = ("Adult", "Child") if child else ("Adult",)
-        for section, mult in sections:
-            sp = prices(mult, cats)
-            code = section.replace(" ", "")
-            for row in _ROWS:
-                for seat in _SEATS:
-                    if sold_out or srng.random() > fill:
-                        continue  # sold before the sandbox started
-                    vid = f"{code}-{row}-{seat}"
-                    vw = {
-                        "_type": "AssignedSeat",
-                        "id": vid,
-                        "name": f"{section} {row} {seat}",
-                        "attributes": [],
-                        "section": section,
-                        "row": row,
-                        "seat": str(seat),
-                    }
-                    items.append(
-                        ItemTemplate(
-                            vid, "AssignedSeat", section, vw, 1, sp, item_token(occ.id, vid)
-                        )
-                    )
+        table = [prices(mult, cats) for _, mult in sections]
+        if ga is not None:
+            table.append(prices(0.8, ("Adult", "Student")))
+        table.append((PriceTemplate("Standard", cur.round(base * 0.1), None),))
+        return self._price_tables.put(event.index, tuple(table))
+
+    def _make_plan(self, occ: Occurrence) -> Plan:
+        event = occ.event
+        sections, ga, extra = _LAYOUTS[event.venue.kind]
+        table = self._prices(event)
+        srng = self._rng(4, event.index * _OCC_PER_EVENT + occ.position)
+        sold_out = srng.random() < 0.1 and not (event.index == 0 and occ.position < 4)
+        fill = srng.randrange(3)  # a quarter, half or three quarters of the seats are left
+        seat_groups: list[tuple[ItemTemplate, int]] = []
+        groups: list[tuple[ItemTemplate, int]] = []
+        for (section, _), sp in zip(sections, table, strict=False):
+            a, b = srng.getrandbits(_SEAT_BITS), srng.getrandbits(_SEAT_BITS)
+            mask = 0 if sold_out else (a & b, a, a | b)[fill]
+            sample = ItemTemplate(section, "AssignedSeat", section, None, None, section, 1, sp)
+            seat_groups.append((sample, mask))
+            if mask:
+                groups.append((sample, mask.bit_count()))
+        others = []
         if ga is not None:
             qty = 0 if sold_out else srng.randrange(20, 400)
-            vid = f"GA-{ga}"
-            vw = {
-                "_type": "GeneralAdmission",
-                "id": vid,
-                "name": f"General Admission {ga}",
-                "attributes": ["standing"],
-                "section": ga,
-            }
-            gp = prices(0.8, ("Adult", "Student"))
-            items.append(
-                ItemTemplate(vid, "GeneralAdmission", ga, vw, qty, gp, item_token(occ.id, vid))
+            gp = table[len(sections)]
+            name = f"General Admission {ga}"
+            others.append(
+                ItemTemplate(f"GA-{ga}", "GeneralAdmission", ga, None, None, name, qty, gp)
             )
+            if qty:
+                groups.append((others[-1], qty))
         code, label = extra
-        vid = f"Extra-{code}"
-        vw = {"_type": "Extra", "id": vid, "name": label, "attributes": []}
-        xp = (PriceTemplate("Standard", cur.round(base * 0.1), None),)
+        xp = table[-1]
         qty = 0 if sold_out else srng.randrange(50, 500)
-        items.append(ItemTemplate(vid, "Extra", None, vw, qty, xp, item_token(occ.id, vid)))
-        return tuple(items)
+        others.append(ItemTemplate(f"Extra-{code}", "Extra", None, None, None, label, qty, xp))
+        return Plan(tuple(seat_groups), tuple(others), tuple(groups))
+
+    @staticmethod
+    def _expand(plan: Plan) -> Inventory:
+        items = []
+        for sample, mask in plan.seat_groups:
+            section = sample.variant_id
+            code = section.replace(" ", "")
+            for bit in range(_SEAT_BITS):
+                if mask >> bit & 1:
+                    row, seat = _ROWS[bit // len(_SEATS)], _SEAT_STR[_SEATS[bit % len(_SEATS)]]
+                    vid = f"{code}-{row}-{seat}"
+                    name = f"{section} {row} {seat}"
+                    items.append(
+                        ItemTemplate(
+                            vid, "AssignedSeat", section, row, seat, name, 1, sample.prices
+                        )
+                    )
+        items.extend(plan.others)
+        return Inventory(tuple(items), {it.variant_id: it for it in items})

@@ -65,6 +65,11 @@ class Pricing:
         self._rules: dict[tuple[str, str], dict[str | None, RateRule | None]] = {}
         # (occurrence id, variant id, category, tier) -> absolute sell price
         self.overrides: dict[tuple[str, str, str, str], int] = {}
+        self.overridden: set[str] = set()  # occurrence ids with any override
+
+    def set_override(self, key: tuple[str, str, str, str], amount: int) -> None:
+        self.overrides[key] = amount
+        self.overridden.add(key[0])
 
     def retailer(self, name: str) -> RetailerConfig | None:
         """The retailer's config, or ``None`` when retailers are configured and it is unknown."""
@@ -117,7 +122,7 @@ class Pricing:
 
     def _first_section(self, event: Event) -> str:
         occ = self.catalog.occurrences(event)[0]
-        for it in self.catalog.inventory(occ):
+        for it in self.catalog.inventory(occ).items:
             if it.section is not None:
                 return it.section
         return ""

@@ -10,8 +10,9 @@ from typing import Final
 from aiohttp import web
 
 from ttg_async.sandbox._app import App
-from ttg_async.sandbox._catalog import Catalog, parse_price_token
+from ttg_async.sandbox._catalog import Catalog
 from ttg_async.sandbox._faults import Fault, FaultPlan
+from ttg_async.sandbox._ids import parse_price_token
 from ttg_async.sandbox._pricing import DEFAULT_RETAILER, Pricing, RetailerConfig
 from ttg_async.sandbox._state import State
 
@@ -150,11 +151,12 @@ class Sandbox:
             if rate_code is not None and self._pricing.rule(name, event, rate_code) is None:
                 continue
             for occ in cat.occurrences(event):
-                kinds = {it.kind for it in cat.inventory(occ) if state.available(occ.id, it) >= 2}
-                kinds |= {
-                    it.kind for it in cat.inventory(occ) if it.kind == "AssignedSeat"
-                    and state.available(occ.id, it) == 1
-                }  # fmt: skip
+                # Seats come one at a time; GA and extras should allow a pair.
+                kinds = {
+                    it.kind
+                    for it in cat.inventory(occ).items
+                    if state.available(occ.id, it) >= (1 if it.kind == "AssignedSeat" else 2)
+                }
                 if (
                     (not assigned_seat or "AssignedSeat" in kinds)
                     and (not general_admission or "GeneralAdmission" in kinds)
@@ -220,7 +222,7 @@ class Sandbox:
             raise ValueError(f"not a price option id issued by this sandbox: {price_option_id!r}")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValueError("amount must be a positive integer in minor units")
-        self._pricing.overrides[parsed] = amount
+        self._pricing.set_override(parsed, amount)
 
     def add_rate_code(
         self,

@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ttg_async.sandbox._catalog import (
-    Catalog,
-    Currency,
-    ItemTemplate,
-    Occurrence,
-    parse_item_token,
-    parse_price_token,
-    price_token,
-)
+from ttg_async.sandbox._catalog import Catalog, Currency, ItemTemplate, Occurrence
+from ttg_async.sandbox._ids import parse_item_token, parse_price_token, price_token
 from ttg_async.sandbox._pricing import Pricing, RateRule, RetailerConfig
 from ttg_async.sandbox._wire import ApiError, encode, invalid, money, not_found, utc_timestamp
 
@@ -73,6 +67,7 @@ class State:
         self.hold_seconds = hold_seconds
         self.clock_offset = 0.0
         self.held: dict[tuple[str, str], int] = {}
+        self.touched: set[str] = set()  # occurrences with any hold or sale, ever
         self.sold: dict[tuple[str, str], int] = {}
         self.carts: dict[str, Cart] = {}
         self.orders: dict[str, Order] = {}
@@ -118,7 +113,7 @@ class State:
     ) -> list[dict[str, Any]]:
         out = []
         cur = occ.event.location.currency.code
-        for it in self.catalog.inventory(occ):
+        for it in self.catalog.inventory(occ).items:
             avail = self.available(occ.id, it)
             if avail <= 0:
                 continue  # sold or held items are not offered
@@ -138,8 +133,8 @@ class State:
                 options.append(opt)
             out.append(
                 {
-                    "id": it.token,
-                    "inventoryVariant": it.variant_wire,
+                    "id": it.token(occ.id),
+                    "inventoryVariant": it.variant_wire(),
                     "quantityAvailable": avail,
                     "priceOptions": options,
                 }
@@ -154,11 +149,15 @@ class State:
         low: int | None = None
         best_amount = best_pct = 0
         tickets = 0
-        for it in self.catalog.inventory(occ):
-            if it.kind not in TICKET_KINDS:
-                continue
-            avail = self.available(occ.id, it)
-            if avail <= 0:
+        pairs: Iterable[tuple[ItemTemplate, int]]
+        if occ.id in self.touched or occ.id in self.pricing.overridden:
+            items = self.catalog.inventory(occ).items
+            pairs = ((it, self.available(occ.id, it)) for it in items)
+        else:
+            # Nothing held, sold or re-priced here: one sample per price group will do.
+            pairs = self.catalog.plan(occ).groups
+        for it, avail in pairs:
+            if it.kind not in TICKET_KINDS or avail <= 0:
                 continue
             tickets += avail
             for p in it.prices:
@@ -256,6 +255,7 @@ class State:
             wanted[item.variant_id] = requested
             lines.append(CartLine(item, option[2], option[3], fields["priceOptionId"], qty))
         assert occ is not None
+        self.touched.add(occ.id)
         for line in lines:
             key = (occ.id, line.item.variant_id)
             self.held[key] = self.held.get(key, 0) + line.quantity
@@ -303,10 +303,10 @@ class State:
                 {
                     "id": f"ci_{n}",
                     "occurrenceId": occ.id,
-                    "inventoryItemId": line.item.token,
+                    "inventoryItemId": line.item.token(occ.id),
                     "priceOptionId": line.option_id,
                     "quantity": line.quantity,
-                    "inventoryVariant": line.item.variant_wire,
+                    "inventoryVariant": line.item.variant_wire(),
                     "unitPrice": money(unit, cur.code),
                     "total": money(unit * line.quantity, cur.code),
                 }
