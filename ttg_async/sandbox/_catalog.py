@@ -200,7 +200,7 @@ class ItemTemplate:
 
     def variant_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"_type": self.kind, "id": self.variant_id, "name": self.name}
-        wire["attributes"] = ["standing"] if self.kind == "GeneralAdmission" else []
+        wire["attributes"] = []
         if self.section is not None:
             wire["section"] = self.section
         if self.row is not None:
@@ -382,6 +382,12 @@ class Catalog:
         return tuple(out)
 
     # -- inventory -----------------------------------------------------------------------
+    @staticmethod
+    def first_section(event: Event) -> str:
+        """The venue's first (best) section, or its GA area when it has no seats."""
+        sections, ga, _ = _LAYOUTS[event.venue.kind]
+        return sections[0][0] if sections else (ga or "")
+
     def plan(self, occ: Occurrence) -> Plan:
         cached = self._plans.get(occ.id)
         return cached if cached is not None else self._plans.put(occ.id, self._make_plan(occ))

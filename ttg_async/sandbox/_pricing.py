@@ -121,11 +121,7 @@ class Pricing:
         return None
 
     def _first_section(self, event: Event) -> str:
-        occ = self.catalog.occurrences(event)[0]
-        for it in self.catalog.inventory(occ).items:
-            if it.section is not None:
-                return it.section
-        return ""
+        return self.catalog.first_section(event)
 
     def codes(self, retailer: str, event: Event) -> list[str]:
         """Every code recognised for this retailer on this event (for tests and demos)."""

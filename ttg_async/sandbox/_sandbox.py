@@ -76,7 +76,8 @@ class Sandbox:
         start = start_date or dt.datetime.now(dt.UTC).date()
         self._catalog = Catalog(seed, locations, events, start)
         self._pricing = Pricing(self._catalog, None if retailers is None else dict(retailers))
-        self._state = State(self._catalog, self._pricing, hold_seconds)
+        self._state = State(self._catalog, self._pricing, 600.0)
+        self.hold_seconds = hold_seconds  # validated by the setter
         self._faults = FaultPlan()
         self._latency: dict[str, float] = {}
         self._app = App(
