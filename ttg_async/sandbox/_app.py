@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ttg_async.sandbox._catalog import Catalog
+from ttg_async.sandbox._catalog import Catalog, Event, Occurrence
 from ttg_async.sandbox._faults import PROXY_502, Fault, FaultPlan
 from ttg_async.sandbox._pricing import Pricing, RetailerConfig
 from ttg_async.sandbox._state import State
@@ -283,14 +283,14 @@ class App:
         value: tuple[str, RetailerConfig] = request[RETAILER_KEY]
         return value
 
-    def _event(self, request: web.Request) -> Any:
+    def _event(self, request: web.Request) -> Event:
         event_id = request.match_info["eventId"]
         event = self.catalog.event_by_id(event_id)
         if event is None or not self.pricing.can_see(self._retailer(request)[1], event):
             raise not_found("event", event_id)
         return event
 
-    def _occurrence(self, request: web.Request) -> Any:
+    def _occurrence(self, request: web.Request) -> Occurrence:
         event = self._event(request)
         occ_id = request.match_info["occurrenceId"]
         occ = self.catalog.occurrence(event, occ_id)
