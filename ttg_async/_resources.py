@@ -325,8 +325,17 @@ class Inventory(_Resource):
             except ProviderCodeNotFoundError as exc:
                 return exc
 
-        async with asyncio.TaskGroup() as group:
-            tasks = {code: group.create_task(one(code)) for code in codes}
+        tasks = {code: asyncio.ensure_future(one(code)) for code in codes}
+        try:
+            await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            # On the first real failure (or our own cancellation) the other calls are moot.
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+        for task in tasks.values():
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
         return {code: task.result() for code, task in tasks.items()}
 
 

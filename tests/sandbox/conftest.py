@@ -13,7 +13,7 @@ from ttg_async.sandbox import Sandbox
 
 @pytest.fixture
 def sb() -> Sandbox:
-    return Sandbox(seed=0, start_date=START)
+    return Sandbox(seed=0, locations=3, start_date=START)
 
 
 @pytest.fixture

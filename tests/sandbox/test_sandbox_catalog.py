@@ -232,7 +232,7 @@ async def test_retailer_prices_and_events() -> None:
         "pricey": RetailerConfig(markup_percent=10),
         "narrow": RetailerConfig(event_ids=frozenset({"1001", "1007"})),
     }
-    sb = Sandbox(retailers=retailers, start_date=START)
+    sb = Sandbox(retailers=retailers, locations=3, start_date=START)
     async with sb.serve() as url, aiohttp.ClientSession() as http:
         api = Api(http, url)
         event_id, occ_id = sb.find_occurrence()
@@ -255,3 +255,16 @@ async def test_retailer_prices_and_events() -> None:
         hidden = await api.get("/events/1004", headers=narrow)
         assert hidden.status == 404
         assert hidden.error["details"]["resourceType"] == "event"
+
+
+async def test_default_catalog_spans_usd_gbp_jpy_and_kwd() -> None:
+    sb = Sandbox(start_date=START)
+    async with sb.serve() as url, aiohttp.ClientSession() as http:
+        api = Api(http, url)
+        locations = (await api.get("/locations")).data
+        currencies = set()
+        for location in locations:
+            events = (await api.get("/events", params={"locationId": location["id"]})).data
+            occurrences = (await api.get(f"/events/{events[0]['id']}/occurrences")).data
+            currencies |= {o["fromPrice"]["currency"] for o in occurrences if o["fromPrice"]}
+    assert {"USD", "GBP", "JPY", "KWD"} <= currencies

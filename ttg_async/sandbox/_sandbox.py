@@ -63,7 +63,7 @@ class Sandbox:
         self,
         seed: int = 0,
         *,
-        locations: int = 3,
+        locations: int = 4,
         events: int = 30,
         hold_seconds: float = 600.0,
         retailers: Mapping[str, RetailerConfig] | Iterable[str] | None = None,
