@@ -11,13 +11,15 @@ Two aiohttp timeout quirks are handled on purpose:
   slot semaphore in front of the pool and only start the attempt's clock once a slot is held.
 - ``sock_read`` restarts with every chunk, so a server that drips one byte at a time can hold a
   caller forever (aiohttp #9547). An ``asyncio.timeout`` around the whole attempt is the
-  backstop.
+  backstop. aiohttp's connect phase ends just before it, so a connection that never opens
+  is still reported as never sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Final
 
 import aiohttp
@@ -29,6 +31,9 @@ from ttg_async._protocol import RawResponse, RequestSpec
 __all__ = ["Transport"]
 
 log: Final = logging.getLogger("ttg_async")
+
+# How much earlier than the attempt's backstop aiohttp's connect phase must give up.
+_CONNECT_MARGIN: Final = 0.05
 
 
 class Transport:
@@ -96,8 +101,16 @@ class Transport:
             ) from None
         if deadline_at is not None:
             timeout = max(0.001, min(timeout, deadline_at - loop.time()))
+        # The backstop below starts first, so with equal times it would always win the race
+        # against aiohttp's connect timer, and a connection that never opened would pass for
+        # a sent request that timed out. aiohttp's connect phase (DNS and TCP; no pool wait,
+        # we hold a slot) therefore ends a little earlier, and is never rounded up to whole
+        # seconds (``ceil_threshold``), so it reports ConnectionTimeoutError: not sent.
+        connect = timeout - min(_CONNECT_MARGIN, timeout / 10)
         try:
-            aio_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+            aio_timeout = aiohttp.ClientTimeout(
+                total=None, connect=connect, sock_read=timeout, ceil_threshold=math.inf
+            )
             async with asyncio.timeout(timeout):
                 async with session.request(
                     request.method,
@@ -112,7 +125,7 @@ class Transport:
                     return RawResponse(response.status, response.headers, body)
         except aiohttp.ConnectionTimeoutError:
             raise APITimeoutError(
-                f"could not connect to {self._config.base_url} within {timeout:.3g} s",
+                f"could not connect to {self._config.base_url} within {connect:.3g} s",
                 request_id=rid,
                 request_sent=False,
             ) from None
