@@ -5,12 +5,15 @@ from __future__ import annotations
 import doctest
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from types import ModuleType
 from typing import Any
 
 import msgspec
 import pytest
 
+import ttg_async._decoding as decoding_module
 import ttg_async._models as models_module
+from ttg_async._decoding import decoder_for
 from ttg_async._models import (
     AssignedSeat,
     Barcode,
@@ -41,7 +44,6 @@ from ttg_async._models import (
     UnknownVariant,
     Venue,
     VoucherLine,
-    decoder_for,
     encode,
 )
 
@@ -565,7 +567,7 @@ def test_decoder_is_cached_per_type() -> None:
 
 def test_large_inventory_takes_the_strict_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    original = models_module._raw_decoder
+    original = decoding_module._raw_decoder
 
     class CountingDecoder:
         def decode(self, body: bytes) -> object:
@@ -574,7 +576,7 @@ def test_large_inventory_takes_the_strict_fast_path(monkeypatch: pytest.MonkeyPa
             return original.decode(body)
 
     # The slow path starts by decoding the body to builtins; the fast path never does.
-    monkeypatch.setattr(models_module, "_raw_decoder", CountingDecoder())
+    monkeypatch.setattr(decoding_module, "_raw_decoder", CountingDecoder())
     variants = [
         b'{"_type": "AssignedSeat", "id": "s%d", "name": "Seat", "section": "S", "row": "A",'
         b' "seat": "%d", "attributes": []}',
@@ -770,8 +772,9 @@ def test_encode_roundtrips_known_models() -> None:
     assert again == cart
 
 
-def test_docstring_examples() -> None:
-    result = doctest.testmod(models_module, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [models_module, decoding_module])
+def test_docstring_examples(module: ModuleType) -> None:
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
 
@@ -810,6 +813,6 @@ def test_types_without_fallback_unions_reraise_directly(monkeypatch: pytest.Monk
         def decode(self, body: bytes) -> object:
             raise AssertionError("the slow path must not run")
 
-    monkeypatch.setattr(models_module, "_raw_decoder", Failing())
+    monkeypatch.setattr(decoding_module, "_raw_decoder", Failing())
     with pytest.raises(msgspec.ValidationError, match=r"\$\.data\[0\]\.id"):
         decoder_for(ListEnvelope[Location])(b'{"data": [{"id": 1, "name": "X"}]}')

@@ -10,7 +10,8 @@ import msgspec
 import pytest
 
 import ttg_async._money as money_module
-from ttg_async._models import Money, decoder_for
+from ttg_async._decoding import decoder_for
+from ttg_async._models import Money
 
 
 @pytest.mark.parametrize(

@@ -1,24 +1,21 @@
-"""msgspec Structs for every TTG v3 wire object, the request types, and tolerant decoding.
+"""msgspec Structs for every TTG v3 wire object, and the request types.
 
 Python names are snake_case and wire names camelCase (``rename="camel"``). Unknown fields are
 ignored. Fields the docs do not guarantee are optional, so a server that leaves them out still
 decodes. Two fields are tagged unions on ``_type``: ``InventoryItem.inventory_variant`` and the
 entries of ``receipt_lines``. A ``_type`` this version does not know decodes to
-:class:`UnknownVariant` / :class:`UnknownReceiptLine`, never to an error.
+:class:`UnknownVariant` / :class:`UnknownReceiptLine`, never to an error (see ``_decoding.py``).
 
->>> decode = decoder_for(ListEnvelope[Location])
->>> decode(b'{"data": [{"id": "1", "name": "New York", "country": "US"}]}').data
-[Location(id='1', name='New York', country='US')]
+>>> Money(18500, "USD").format("en_US")
+'$185.00'
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Final, Generic, TypeAlias, TypeVar
 
 import msgspec
-import msgspec.inspect as mi
 
 from ttg_async._money import Money
 
@@ -50,12 +47,10 @@ __all__ = [
     "ReceiptLine",
     "SubtotalLine",
     "Ticket",
-    "TolerantDecoder",
     "UnknownReceiptLine",
     "UnknownVariant",
     "Venue",
     "VoucherLine",
-    "decoder_for",
     "encode",
 ]
 
@@ -558,23 +553,7 @@ class ListEnvelope(Model, Generic[T], kw_only=True, frozen=True):
     pagination: Pagination | None = None
 
 
-# --------------------------------------------------------------------------------------------
-# Tolerant decoding
-# --------------------------------------------------------------------------------------------
-#
-# msgspec has no fallback member for unknown tags, so decoding runs in two stages. The strict
-# Decoder handles every body whose tags are all known, at full speed. Only when it raises a
-# ValidationError do we decode the body to builtins, walk it alongside the target type, and point
-# every unknown tag of a union that has a fallback member at that member (keeping the original
-# value under the member's ``type`` key). If anything was rewritten, msgspec.convert finishes the
-# job; its errors carry the same ``$.path`` as the decoder's. If nothing was, the original error
-# was a real schema error and is raised as is.
-
-#: Fallback class -> name of its field that receives the original ``_type``.
-_FALLBACKS: Final[dict[type[Any], str]] = {UnknownVariant: "type", UnknownReceiptLine: "type"}
-
 _encoder: Final = msgspec.json.Encoder()
-_raw_decoder: Final = msgspec.json.Decoder()
 
 
 def encode(obj: object) -> bytes:
@@ -584,198 +563,3 @@ def encode(obj: object) -> bytes:
     b'{"amount":18500,"currency":"USD"}'
     """
     return _encoder.encode(obj)
-
-
-def _unwrap(t: mi.Type) -> mi.Type:
-    while isinstance(t, mi.Metadata):
-        t = t.type
-    return t
-
-
-def _has_fallback(t: mi.Type, seen: set[int]) -> bool:
-    """Whether any union reachable from ``t`` has a fallback member."""
-    t = _unwrap(t)
-    if id(t) in seen:
-        return False
-    seen.add(id(t))
-    if isinstance(t, mi.StructType):
-        return t.cls in _FALLBACKS or any(_has_fallback(f.type, seen) for f in t.fields)
-    if isinstance(t, mi.UnionType):
-        return any(_has_fallback(m, seen) for m in t.types)
-    if isinstance(t, mi.TupleType):
-        return any(_has_fallback(m, seen) for m in t.item_types)
-    if isinstance(t, mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType):
-        return _has_fallback(t.item_type, seen)
-    if isinstance(t, mi.DictType):
-        return _has_fallback(t.value_type, seen)
-    return False
-
-
-# A walker takes a value decoded to builtins, rewrites unknown tags in place, and returns how
-# many it rewrote. Walkers are compiled once per decoder and visit only the parts of the type
-# that can hold a fallback union, so the slow path stays proportional to what can change.
-_Walker: TypeAlias = Callable[[Any], int]
-
-
-def _compile(t: mi.Type, memo: dict[int, list[_Walker]]) -> _Walker | None:
-    """The walker for ``t``, or ``None`` when no fallback union is reachable from it."""
-    t = _unwrap(t)
-    if not _has_fallback(t, set()):
-        return None
-    if isinstance(t, mi.StructType):
-        return _compile_union([t], None, memo) if t.cls in _FALLBACKS else _compile_struct(t, memo)
-    if isinstance(t, mi.UnionType):
-        members = [_unwrap(m) for m in t.types]
-        structs = [m for m in members if isinstance(m, mi.StructType)]
-        others = [m for m in members if not isinstance(m, mi.StructType)]
-        arrays = [w for m in others if isinstance(m, _ARRAYS) and (w := _compile(m, memo))]
-        dicts = [w for m in others if isinstance(m, mi.DictType) and (w := _compile(m, memo))]
-        if structs:
-            return _compile_union(structs, arrays[0] if arrays else None, memo)
-        return _either(arrays[0] if arrays else None, dicts[0] if dicts else None)
-    if isinstance(t, _ARRAYS):
-        item = _compile(t.item_type, memo)
-        assert item is not None
-        return lambda v: sum(map(item, v)) if type(v) is list else 0
-    if isinstance(t, mi.TupleType):
-        positions = [_compile(m, memo) for m in t.item_types]
-
-        def walk_tuple(v: Any) -> int:
-            if type(v) is not list:
-                return 0
-            return sum(w(x) for w, x in zip(positions, v, strict=False) if w is not None)
-
-        return walk_tuple
-    if isinstance(t, mi.DictType):
-        value = _compile(t.value_type, memo)
-        assert value is not None
-        return lambda v: sum(map(value, v.values())) if type(v) is dict else 0
-    return None
-
-
-_ARRAYS: Final = (mi.ListType, mi.VarTupleType, mi.SetType, mi.FrozenSetType)
-
-
-def _either(arrays: _Walker | None, dicts: _Walker | None) -> _Walker:
-    def walk(v: Any) -> int:
-        if type(v) is list and arrays is not None:
-            return arrays(v)
-        if type(v) is dict and dicts is not None:
-            return dicts(v)
-        return 0
-
-    return walk
-
-
-def _compile_struct(t: mi.StructType, memo: dict[int, list[_Walker]]) -> _Walker:
-    if id(t) in memo:  # a recursive type: defer to the walker being built
-        cell = memo[id(t)]
-        return lambda v: cell[0](v)
-    cell = memo[id(t)] = []
-    fields = [(f.encode_name, w) for f in t.fields if (w := _compile(f.type, memo)) is not None]
-
-    def walk_struct(v: Any) -> int:
-        if type(v) is not dict:
-            return 0
-        return sum(w(v[name]) for name, w in fields if name in v)
-
-    cell.append(walk_struct)
-    return walk_struct
-
-
-def _compile_union(
-    structs: list[mi.StructType], arrays: _Walker | None, memo: dict[int, list[_Walker]]
-) -> _Walker:
-    tag_field = structs[0].tag_field
-    if tag_field is None:  # one untagged struct next to non-object types
-        struct = _compile_struct(structs[0], memo)
-        return _either(arrays, struct)
-    walkers = {m.tag: _compile_struct(m, memo) for m in structs}
-    fallback = next((m for m in structs if m.cls in _FALLBACKS), None)
-    fallback_tag = fallback.tag if fallback is not None else None
-    original = (
-        next(f.encode_name for f in fallback.fields if f.name == _FALLBACKS[fallback.cls])
-        if fallback is not None
-        else ""
-    )
-
-    def walk_union(v: Any) -> int:
-        if type(v) is not dict:
-            return arrays(v) if arrays is not None and type(v) is list else 0
-        tag = v.get(tag_field)
-        walker = walkers.get(tag) if isinstance(tag, str) else None
-        if fallback_tag is not None and (
-            walker is None or (tag == fallback_tag and original not in v)
-        ):
-            # The server may even send the fallback's own tag; it is unknown to us all the same.
-            # A tag that is not a string is a schema error: leave it for convert to report.
-            if tag is not None and not isinstance(tag, str):
-                return 0
-            v[original] = tag if tag is not None else ""
-            v[tag_field] = fallback_tag
-            return 1 + walkers[fallback_tag](v)
-        return 0 if walker is None else walker(v)
-
-    return walk_union
-
-
-class TolerantDecoder(Generic[T]):
-    """Decodes JSON bytes into ``T``; an unknown ``_type`` becomes the union's fallback member.
-
-    Obtain one with :func:`decoder_for`. ``fallbacks`` counts the bodies that needed the slow
-    path (a test hook, and a hint that the server has grown new types).
-
-    >>> decode = decoder_for(DataEnvelope[Location])
-    >>> decode(b'{"data": {"id": "2", "name": "London", "country": "GB"}}').data.name
-    'London'
-    """
-
-    __slots__ = ("_strict", "_type", "_walk", "fallbacks")
-
-    def __init__(self, type_: Any) -> None:
-        self._type: Any = type_
-        self._strict: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
-        self._walk: _Walker | None = _compile(mi.type_info(type_), {})
-        self.fallbacks = 0
-
-    def __call__(self, body: bytes) -> T:
-        """Decode ``body``; raise ``msgspec.DecodeError`` / ``msgspec.ValidationError`` on a
-        body that is not JSON or does not fit the schema."""
-        try:
-            return self._strict.decode(body)
-        except msgspec.ValidationError as exc:
-            if self._walk is None:
-                raise
-            error = exc
-        raw = _raw_decoder.decode(body)
-        if self._walk(raw) == 0:
-            raise error
-        self.fallbacks += 1
-        result: T = msgspec.convert(raw, self._type)
-        return result
-
-
-_DECODERS: dict[Any, TolerantDecoder[Any]] = {}
-
-
-def decoder_for(type_: type[T]) -> TolerantDecoder[T]:
-    """The decoder for ``type_`` (built once, then cached): ``bytes -> T``.
-
-    ``type_`` is anything msgspec can decode, typically an envelope such as
-    ``ListEnvelope[InventoryItem]``. Known data takes msgspec's strict fast path. An unknown
-    ``_type`` anywhere inside decodes to :class:`UnknownVariant` / :class:`UnknownReceiptLine`.
-    Unknown fields are ignored. A real schema error raises ``msgspec.ValidationError`` with its
-    ``$.path``; a body that is not JSON raises ``msgspec.DecodeError``.
-
-    >>> decode = decoder_for(ListEnvelope[InventoryItem])
-    >>> decode is decoder_for(ListEnvelope[InventoryItem])
-    True
-    """
-    try:
-        return _DECODERS[type_]
-    except KeyError:
-        decoder: TolerantDecoder[T] = TolerantDecoder(type_)
-        _DECODERS[type_] = decoder
-        return decoder
-    except TypeError:  # an unhashable type: still works, just not cached
-        return TolerantDecoder(type_)

@@ -20,8 +20,9 @@ from urllib.parse import quote
 import msgspec
 
 from ttg_async._config import ClientConfig
+from ttg_async._decoding import decoder_for
 from ttg_async._errors import APIError, RateLimitError, ResponseDecodeError, error_class_for
-from ttg_async._models import DataEnvelope, ListEnvelope, Pagination, decoder_for
+from ttg_async._models import DataEnvelope, ListEnvelope, Pagination
 from ttg_async._retry import parse_retry_after
 
 __all__ = [
