@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from seed_payloads import SEED_INVENTORY, SEED_LOCATIONS
 
 import ttg_async._decoding as decoding_module
 import ttg_async._models as models_module
@@ -50,39 +51,6 @@ from ttg_async._models import (
 # ---------------------------------------------------------------------------------------------
 # Seed-doc payloads, copied verbatim
 # ---------------------------------------------------------------------------------------------
-
-SEED_LOCATIONS = b"""{
- "data": [
- {"id": "2", "name": "London", "country": "GB"},
- {"id": "1", "name": "New York", "country": "US"}
- ],
- "pagination": {"limit": 50, "offset": 0, "total": 2}
-}"""
-
-SEED_INVENTORY = b"""{
- "data": [
- {
- "id": "eyJzIjoiT1JDSC1BLTEwMSJ9",
- "inventoryVariant": {
- "_type": "AssignedSeat",
- "id": "Orchestra-A-101",
- "name": "Orchestra A 101",
- "section": "Orchestra",
- "row": "A",
- "seat": "101"
- },
- "quantityAvailable": 1,
- "priceOptions": [
- {
- "id": "eyJjIjoiRlVMTCJ9",
- "category": { "name": "Adult" },
- "listPrice": { "amount": 15000, "currency": "USD" },
- "sellPrice": { "amount": 12500, "currency": "USD" }
- }
- ]
- }
- ]
-}"""
 
 SEED_CART_CREATE = b"""{
  "items": [

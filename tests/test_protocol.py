@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from seed_payloads import SEED_INVENTORY, SEED_LOCATIONS
 
 from ttg_async._config import NOT_GIVEN, ClientConfig, resolve_config
 from ttg_async._errors import (
@@ -100,39 +101,6 @@ def test_path_quotes_opaque_ids() -> None:
 
 
 # --- decoding successes: the seed documents' examples, verbatim -------------------------
-
-SEED_LOCATIONS = b"""{
- "data": [
- {"id": "2", "name": "London", "country": "GB"},
- {"id": "1", "name": "New York", "country": "US"}
- ],
- "pagination": {"limit": 50, "offset": 0, "total": 2}
-}"""
-
-SEED_INVENTORY = b"""{
- "data": [
- {
- "id": "eyJzIjoiT1JDSC1BLTEwMSJ9",
- "inventoryVariant": {
- "_type": "AssignedSeat",
- "id": "Orchestra-A-101",
- "name": "Orchestra A 101",
- "section": "Orchestra",
- "row": "A",
- "seat": "101"
- },
- "quantityAvailable": 1,
- "priceOptions": [
- {
- "id": "eyJjIjoiRlVMTCJ9",
- "category": { "name": "Adult" },
- "listPrice": { "amount": 15000, "currency": "USD" },
- "sellPrice": { "amount": 12500, "currency": "USD" }
- }
- ]
- }
- ]
-}"""
 
 
 def test_seed_locations_example_decodes() -> None:

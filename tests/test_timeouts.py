@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
+from ttg_testkit import assert_pool_idle
 
 from ttg_async import (
     APITimeoutError,
@@ -35,20 +35,6 @@ RETAILER = "timeouts"
 EVENT_ROUTE = "GET /api/v3/events/{eventId}"
 # Loop-time slack for "ended on time" on a busy 2-core machine.
 SLACK = 0.15
-
-
-def assert_pool_idle(ttg: TTGClient, max_connections: int) -> None:
-    """Nothing is checked out: no acquired connection, every slot of our semaphore free."""
-    transport = ttg._shared.transport
-    session = transport._session
-    assert session is not None
-    connector = session.connector
-    assert isinstance(connector, aiohttp.BaseConnector)
-    assert not connector._acquired, f"{len(connector._acquired)} connections still checked out"
-    slots = transport._slots
-    assert slots is not None
-    assert slots._value == max_connections
-    assert not slots._waiters
 
 
 async def wait_until(predicate: Callable[[], bool], *, timeout: float = 2.0) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 
 from ttg_async import (
@@ -85,3 +86,17 @@ async def find_show(ttg: TTGClient) -> Show:
 @pytest.fixture
 async def show(ttg: TTGClient) -> Show:
     return await find_show(ttg)
+
+
+def assert_pool_idle(ttg: TTGClient, max_connections: int) -> None:
+    """Nothing is checked out: no acquired connection, every slot of our semaphore free."""
+    transport = ttg._shared.transport
+    session = transport._session
+    assert session is not None
+    connector = session.connector
+    assert isinstance(connector, aiohttp.BaseConnector)
+    assert not connector._acquired, f"{len(connector._acquired)} connections still checked out"
+    slots = transport._slots
+    assert slots is not None
+    assert slots._value == max_connections
+    assert not slots._waiters
