@@ -312,3 +312,15 @@ def test_error_answers_raise_from_decode() -> None:
     with pytest.raises(AuthenticationError) as info:
         decode_data(401, {}, body, Location, request_id="req_k")
     assert KEY not in str(info.value)
+
+
+def test_an_unexpected_details_shape_keeps_type_and_code() -> None:
+    body = error_body("CONFLICT_ERROR", "TOTAL_PRICE_MISMATCH", details=["not", "an", "object"])
+    error = error_from_response(409, {}, body, request_id=None)
+    assert isinstance(error, TotalPriceMismatchError)
+    assert error.details == {}
+
+
+def test_a_json_body_that_is_not_the_envelope_still_maps_by_status() -> None:
+    error = error_from_response(404, {}, b'{"message": "nope"}', request_id=None)
+    assert type(error) is NotFoundError

@@ -134,7 +134,9 @@ class _ErrorBody(msgspec.Struct):
     code: str | None = None
     message: str | None = None
     param: str | None = None
-    details: dict[str, Any] | None = None
+    # Typed loosely on purpose: a details shape we do not expect must not cost the caller
+    # the error's type and code. Only an object is kept.
+    details: Any = None
 
 
 class _ErrorEnvelope(msgspec.Struct):
@@ -175,13 +177,14 @@ def error_from_response(
         content_type = _header(headers, "Content-Type") or "no content type"
         message = f"HTTP {status} with a body that is not a TTG error ({content_type})"
         err = _ErrorBody(message=message)
-    cls = error_class_for(status, err.type, err.code, err.details)
+    details = err.details if isinstance(err.details, dict) else None
+    cls = error_class_for(status, err.type, err.code, details)
     fields: dict[str, Any] = {
         "status": status,
         "type": err.type,
         "code": err.code,
         "param": err.param,
-        "details": err.details,
+        "details": details,
         "request_id": rid,
         "headers": dict(headers),
     }
