@@ -1,0 +1,41 @@
+"""The README stays true: its commands exist and its quickstart runs against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from ttg_async.sandbox import Sandbox
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_names_the_two_setup_commands() -> None:
+    text = README.read_text()
+    assert "python -m pip install -e . && ttg demo" in text
+    assert "python -m pip install -e '.[test]' && python -m pytest" in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "\npython -m pytest\n" in ci  # CI runs exactly the README's test command
+
+
+async def test_quickstart_runs_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    async with Sandbox(seed=0).serve() as base_url:
+        monkeypatch.setenv("TTG_BASE_URL", base_url)
+        out = io.StringIO()
+
+        def run() -> None:
+            # The quickstart calls asyncio.run itself, so it gets a thread (and a loop) of its own.
+            with contextlib.redirect_stdout(out):
+                exec(compile(code.group(1), "README.md", "exec"), {"__name__": "quickstart"})
+
+        await asyncio.to_thread(run)
+    printed = out.getvalue().splitlines()
+    assert printed, "the quickstart printed no receipt"
+    assert printed[0].startswith("Subtotal")
