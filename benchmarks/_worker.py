@@ -1,0 +1,72 @@
+"""Times one approach on one scenario, in a fresh process; the runner starts one per run.
+
+Reads a JSON spec on stdin and prints one JSON line on stdout::
+
+    {"approach": "sdk", "function": "fetch_inventories", "kwargs": {...},
+     "base_url": "http://127.0.0.1:...", "sandbox_pid": 1234, "rounds": 3, "profile": false}
+
+Only the scenario calls are timed (``rounds`` of them, back to back, reported per round): the
+import, the client's set-up and one warm-up request are not. With ``"profile": true`` the
+calls run under cProfile and the top costs go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import importlib
+import io
+import json
+import pstats
+import sys
+import time
+from typing import Any
+
+from _common import process_cpu_seconds
+
+
+async def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    module = importlib.import_module(f"approach_{spec['approach']}")
+    function = getattr(module, spec["function"])
+    kwargs = dict(spec["kwargs"])
+    for key in ("targets",):
+        if key in kwargs:
+            kwargs[key] = [tuple(pair) for pair in kwargs[key]]
+    sandbox_pid: int = spec["sandbox_pid"]
+    rounds: int = spec.get("rounds", 1)
+    profiler = cProfile.Profile() if spec.get("profile") else None
+    async with module.connect(spec["base_url"]) as client:
+        await module.warm_up(client)
+        server_cpu0 = process_cpu_seconds(sandbox_pid)
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        counts = [await function(client, **kwargs) for _ in range(rounds)]
+        if profiler is not None:
+            profiler.disable()
+        # Per round: the workload is repeated only to lift it above the timer's noise.
+        seconds = (time.perf_counter() - start) / rounds
+        cpu = (time.process_time() - cpu0) / rounds
+        server_cpu1 = process_cpu_seconds(sandbox_pid)
+    if profiler is not None:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs()
+        stats.sort_stats("tottime").print_stats(int(spec.get("profile_top", 25)))
+        stats.sort_stats("cumulative").print_stats(int(spec.get("profile_top", 25)))
+        print(out.getvalue(), file=sys.stderr)
+    server_cpu = (
+        None if server_cpu0 is None or server_cpu1 is None else (server_cpu1 - server_cpu0) / rounds
+    )
+    # A round that fetched something else than the others would make the count a lie.
+    count = counts[0] if len(set(counts)) == 1 else -1
+    return {"seconds": seconds, "count": count, "cpu": cpu, "server_cpu": server_cpu}
+
+
+def main() -> None:
+    spec = json.load(sys.stdin)
+    print(json.dumps(asyncio.run(measure(spec))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
