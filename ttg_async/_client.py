@@ -222,9 +222,14 @@ class TTGClient:
         async def attempt(budget: float) -> T:
             self._check_open()
             raw = await shared.transport.send(spec, timeout=budget, deadline_at=deadline_at)
-            log.debug(
-                "%s %s -> %s (request_id=%s)", method, request_path, raw.status, spec.request_id
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %s (request_id=%s)",
+                    method,
+                    request_path,
+                    raw.status,
+                    spec.request_id,
+                )
             return decode(raw, spec.request_id)
 
         return await run_with_retries(

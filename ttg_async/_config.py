@@ -11,8 +11,9 @@ import ipaddress
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ __all__ = [
     "PLATFORMS",
     "PRODUCTION_URL",
     "STAGING_URL",
+    "USER_AGENT",
     "ClientConfig",
     "NotGiven",
     "check_timeout",
@@ -33,6 +35,8 @@ __all__ = [
 STAGING_URL: Final = "https://stg.ttix.io"
 PRODUCTION_URL: Final = "https://api.ttix.io"
 PLATFORMS: Final = ("ios", "android", "web", "api")
+
+USER_AGENT: Final = "ttg-async/0.1.0"
 
 _TEST_PREFIX: Final = "sk_test_"
 _LIVE_PREFIX: Final = "sk_live_"
@@ -76,6 +80,20 @@ class ClientConfig:
     accept_language: str | None
     timeout: float
     max_connections: int
+    #: The headers every request carries, built once rather than on every call.
+    base_headers: Mapping[str, str] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        headers = {
+            "X-TT-API-Key": self.api_key,
+            "X-TT-Retailer": self.retailer,
+            "X-TT-Platform": self.platform,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if self.accept_language:
+            headers["Accept-Language"] = self.accept_language
+        object.__setattr__(self, "base_headers", MappingProxyType(headers))
 
     @property
     def environment(self) -> Literal["staging", "production"]:

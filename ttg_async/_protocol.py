@@ -10,8 +10,9 @@ tested with byte literals. The transport only moves the bytes these functions pr
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -27,7 +28,6 @@ from ttg_async._retry import parse_retry_after
 
 __all__ = [
     "API_PREFIX",
-    "USER_AGENT",
     "RawResponse",
     "RequestSpec",
     "build_request",
@@ -42,7 +42,8 @@ __all__ = [
 T = TypeVar("T")
 
 API_PREFIX: Final = "/api/v3"
-USER_AGENT: Final = "ttg-async/0.1.0"
+# Unreserved characters need no quoting: most IDs and every fixed segment take this path.
+_PLAIN_SEGMENT: Final = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 def new_request_id() -> str:
@@ -64,7 +65,10 @@ def path(*segments: str) -> str:
     >>> path("events", "12/3", "occurrences")
     '/api/v3/events/12%2F3/occurrences'
     """
-    return API_PREFIX + "".join("/" + quote(segment, safe="") for segment in segments)
+    return API_PREFIX + "".join(
+        "/" + (segment if _PLAIN_SEGMENT.fullmatch(segment) else quote(segment, safe=""))
+        for segment in segments
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +113,8 @@ def build_request(
 ) -> RequestSpec:
     """Build the request for one call, with the required TTG headers and a trace ID."""
     rid = request_id or new_request_id()
-    headers = {
-        "X-TT-API-Key": config.api_key,
-        "X-TT-Retailer": config.retailer,
-        "X-TT-Platform": config.platform,
-        "X-Request-ID": rid,
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
-    if config.accept_language:
-        headers["Accept-Language"] = config.accept_language
+    headers = dict(config.base_headers)
+    headers["X-Request-ID"] = rid
     if body is not None:
         headers["Content-Type"] = "application/json"
     if extra_headers:
@@ -201,26 +197,49 @@ def _decode(
     status: int,
     headers: Mapping[str, str],
     body: bytes,
-    type_: type[Any],
+    decode: Callable[[bytes], Any],
     request_id: str | None,
 ) -> Any:
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, request_id=request_id)
-    rid = _header(headers, "X-Request-ID") or request_id
     try:
-        return decoder_for(type_)(body)
+        return decode(body)
     except msgspec.ValidationError as exc:
         # msgspec names the place as `$.data[3].priceOptions[0]`; keep it for the user.
         text = str(exc)
         # A mismatch at the top level carries no "- at" part: it is then the document root.
         where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
         raise ResponseDecodeError(
-            f"response does not fit the schema: {text}", status=status, path=where, request_id=rid
+            f"response does not fit the schema: {text}",
+            status=status,
+            path=where,
+            request_id=_header(headers, "X-Request-ID") or request_id,
         ) from None
     except msgspec.DecodeError as exc:
         raise ResponseDecodeError(
-            f"response body is not valid JSON: {exc}", status=status, request_id=rid
+            f"response body is not valid JSON: {exc}",
+            status=status,
+            request_id=_header(headers, "X-Request-ID") or request_id,
         ) from None
+
+
+# Building `DataEnvelope[X]` costs about as much as decoding a small body: once per type.
+_DATA_DECODERS: dict[Any, Callable[[bytes], Any]] = {}
+_LIST_DECODERS: dict[Any, Callable[[bytes], Any]] = {}
+
+
+def _data_decoder(type_: Any) -> Callable[[bytes], Any]:
+    decode = _DATA_DECODERS.get(type_)
+    if decode is None:
+        decode = _DATA_DECODERS[type_] = decoder_for(DataEnvelope[type_])
+    return decode
+
+
+def _list_decoder(type_: Any) -> Callable[[bytes], Any]:
+    decode = _LIST_DECODERS.get(type_)
+    if decode is None:
+        decode = _LIST_DECODERS[type_] = decoder_for(ListEnvelope[type_])
+    return decode
 
 
 def decode_data(
@@ -232,7 +251,7 @@ def decode_data(
     request_id: str | None,
 ) -> T:
     """Decode ``{"data": ...}`` into ``type_``, or raise the typed error the answer carries."""
-    envelope: DataEnvelope[T] = _decode(status, headers, body, DataEnvelope[type_], request_id)  # type: ignore[valid-type]
+    envelope: DataEnvelope[T] = _decode(status, headers, body, _data_decoder(type_), request_id)
     return envelope.data
 
 
@@ -245,5 +264,5 @@ def decode_list(
     request_id: str | None,
 ) -> tuple[list[T], Pagination | None]:
     """Decode ``{"data": [...], "pagination": {...}}``; pagination is ``None`` when absent."""
-    envelope: ListEnvelope[T] = _decode(status, headers, body, ListEnvelope[type_], request_id)  # type: ignore[valid-type]
+    envelope: ListEnvelope[T] = _decode(status, headers, body, _list_decoder(type_), request_id)
     return envelope.data, envelope.pagination

@@ -325,18 +325,16 @@ class Inventory(_Resource):
             except ProviderCodeNotFoundError as exc:
                 return exc
 
-        tasks = {code: asyncio.ensure_future(one(code)) for code in codes}
+        tasks = [asyncio.ensure_future(one(code)) for code in codes]
         try:
-            await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            # On the first real failure (or our own cancellation) the other calls are moot.
-            for task in tasks.values():
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            # A real failure (or our own cancellation) makes the other tiers moot.
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
-        for task in tasks.values():
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        return {code: task.result() for code, task in tasks.items()}
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return dict(zip(codes, results, strict=True))
 
 
 class Carts(_Resource):

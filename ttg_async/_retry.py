@@ -489,15 +489,21 @@ async def run_with_retries(
         remaining = left()
         budget = timeout if remaining is None else min(timeout, remaining)
         made += 1
-        log.debug(
-            "request %s: %s attempt %d/%d (budget %.3f s)",
-            request_id,
-            where,
-            made,
-            policy.max_attempts,
-            budget,
-            extra={"request_id": request_id, "attempt": made, "wait": None, "reason": "attempt"},
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the hot path: skip building the record's extras
+            log.debug(
+                "request %s: %s attempt %d/%d (budget %.3f s)",
+                request_id,
+                where,
+                made,
+                policy.max_attempts,
+                budget,
+                extra={
+                    "request_id": request_id,
+                    "attempt": made,
+                    "wait": None,
+                    "reason": "attempt",
+                },
+            )
         try:
             return await attempt(budget)
         except TTGError as exc:

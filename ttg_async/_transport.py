@@ -108,14 +108,16 @@ class Transport:
         # seconds (``ceil_threshold``), so it reports ConnectionTimeoutError: not sent.
         connect = timeout - min(_CONNECT_MARGIN, timeout / 10)
         try:
+            # No sock_read: the backstop already bounds the whole attempt, and a read timer
+            # would be re-armed on every chunk for nothing.
             aio_timeout = aiohttp.ClientTimeout(
-                total=None, connect=connect, sock_read=timeout, ceil_threshold=math.inf
+                total=None, connect=connect, ceil_threshold=math.inf
             )
             async with asyncio.timeout(timeout):
                 async with session.request(
                     request.method,
                     request.url(self._config.base_url),
-                    params=request.query,
+                    params=request.query or None,
                     headers=request.headers,
                     data=request.body,
                     timeout=aio_timeout,
