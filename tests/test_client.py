@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -377,3 +378,14 @@ def test_environment_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.base_url == "http://127.0.0.1:1"
     monkeypatch.delenv("TTG_BASE_URL")
     assert TTGClient().base_url == "https://stg.ttix.io"
+
+
+async def test_a_client_used_from_a_second_event_loop_says_so(ttg: TTGClient) -> None:
+    await ttg.locations.list().collect()  # binds the client to this loop
+
+    def elsewhere() -> None:
+        with pytest.raises(RuntimeError, match="event loop"):
+            asyncio.run(ttg.events.get("1001"))
+
+    await asyncio.to_thread(elsewhere)
+    assert await ttg.locations.list().collect()  # still fine where it belongs

@@ -48,6 +48,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     @property
@@ -55,6 +56,16 @@ class Transport:
         return self._closed
 
     def _ensure_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            # aiohttp sessions and asyncio primitives belong to one loop; using them from
+            # another fails later with an obscure error, or hangs. Say so now.
+            raise RuntimeError(
+                "this TTGClient is bound to the event loop it first ran in; "
+                "create one client per event loop (for example inside your app's startup hook)"
+            )
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self._config.max_connections,
