@@ -133,8 +133,9 @@ def _date_param(q: Any, name: str) -> dt.date | None:
 
 
 def _page(items: list[bytes], limit: int, offset: int, total: int) -> bytes:
-    pagination = encode({"limit": limit, "offset": offset, "total": total})
-    return b'{"data":[' + b",".join(items) + b'],"pagination":' + pagination + b"}"
+    # Exactly encode({"data": [...], "pagination": {...}}), from pre-encoded items.
+    tail = b'],"pagination":{"limit":%d,"offset":%d,"total":%d}}' % (limit, offset, total)
+    return b"".join((b'{"data":[', b",".join(items), tail))
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -320,7 +321,7 @@ class App:
         if visible is None:
             total = cat.events_in_location(location)
             stop = min(total, offset + limit)
-            items = [cat.event(cat.event_index(location, i)).encoded for i in range(offset, stop)]
+            items = cat.event_page(location, offset, stop)
         else:
             # A restricted retailer sees a short explicit list; filter it here.
             evs = [e for e in map(cat.event_by_id, visible) if e is not None]
@@ -372,7 +373,7 @@ class App:
             rule = self.pricing.rule(name, occ.event, code)
             if rule is None:
                 raise not_found("providerCode", code, param="providerCode")
-        return _data(self.state.inventory_view(retailer, occ, rule))
+        return _json(self.state.inventory_body(retailer, occ, rule))
 
     # -- carts and orders ----------------------------------------------------------------
     async def create_cart(self, request: web.Request) -> web.Response:

@@ -1,9 +1,16 @@
 """The deterministic, lazy catalog: locations, venues, events, occurrences and inventory.
 
 Nothing is generated up front except the locations. An event, its occurrences and each
-occurrence's inventory are derived on demand from ``(seed, index)``, and only a bounded number
-are cached, so a catalog of 100,000 events starts instantly and stays small. List pages are
-computed by arithmetic: the events of location ``k`` are the indexes ``k, k + L, k + 2L, ...``.
+occurrence's inventory are derived on demand from ``(seed, index)``, so a catalog of 100,000
+events starts instantly. List pages are computed by arithmetic: the events of location ``k``
+are the indexes ``k, k + L, k + 2L, ...``.
+
+An event's fields come from one 64-bit hash of ``(seed, index)`` (no RNG object per event),
+and its JSON is assembled from pre-encoded pieces (name, dates, location and venue), so a
+1000-event page costs about a millisecond to build the first time. Each event's JSON is then
+kept in a flat list indexed by event number, sized to the catalog (up to
+:data:`EVENT_JSON_CACHE` events), so crawling the catalog again only joins cached bytes.
+Occurrences and inventory are cached in bounded LRUs.
 
 Everything here is static. Stock held by carts, stock sold, retailer markups, price overrides
 and rate codes are applied on top by :mod:`._state`.
@@ -15,7 +22,7 @@ import datetime as dt
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from ttg_async.sandbox._ids import item_token, parse_id
@@ -121,6 +128,36 @@ _DISCOUNTS: Final = (10, 15, 20, 25, 30)
 _EVENT_ID_BASE: Final = 1001
 _OCC_PER_EVENT: Final = 100  # occurrence id = event number * 100 + position (1-based)
 
+#: The most events whose encoded JSON the catalog keeps (about 250 bytes each, so 100,000
+#: events take about 25 MB). Events past this index are assembled again on every request,
+#: which is cheap (about 1.5 us each).
+EVENT_JSON_CACHE: Final = 250_000
+
+# Event fields are drawn from one splitmix64 hash of (seed, index): a few integer operations
+# instead of seeding a Mersenne Twister (about 3.5 us) for every event.
+_M64: Final = (1 << 64) - 1
+_GOLDEN: Final = 0x9E3779B97F4A7C15
+_FIRST_DAYS: Final = 60  # an event's first date is within this many days of the start
+_GAPS: Final = (1, 1, 2, 7)  # days between dates
+_MIN_DATES: Final = 4
+_DATE_CHOICES: Final = 21  # 4 to 24 dates
+_MODES: Final = ("both", "amount", "percent")
+_DURATIONS: Final[dict[str, int | None]] = {"arena": 180, "theatre": 150, "club": None}
+# Every event name, encoded once: index (form * len(_ADJ) + adjective) * len(_NOUN) + noun.
+_NAMES: Final = tuple(
+    form.format(a=a, n=n) for form in _FORMS for a in _ADJ for n in _NOUN
+)  # fmt: skip
+_NAMES_JSON: Final = tuple(encode(name) for name in _NAMES)
+_NAME_COUNT: Final = len(_NAMES)
+_LAST_DAY: Final = _FIRST_DAYS - 1 + max(_GAPS) * (_MIN_DATES + _DATE_CHOICES - 2)
+
+
+def _mix64(z: int) -> int:
+    """The splitmix64 finaliser: a well-mixed 64-bit value from a 64-bit input."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
 
 @dataclass(frozen=True, slots=True)
 class Venue:
@@ -142,6 +179,8 @@ class Location:
     zone: ZoneInfo
     venues: tuple[Venue, ...]
     wire: dict[str, Any]
+    # The end of an event's JSON for each venue: ',"location":{...},"venue":{...}}'.
+    event_tails: tuple[bytes, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +195,15 @@ class Event:
     count: int
     duration_min: int | None  # None: no known end time
     discount_mode: str  # which discount summary fields an occurrence shows
-    encoded: bytes  # the event's JSON object, encoded once
+    encoded: bytes  # the event's JSON object
+
+
+# What the hash of (seed, index) decides about an event (see Catalog.draw): the venue (an
+# index into the location's venues), the name (an index into _NAMES), the first date (days
+# after the catalog's start), the days between dates, the number of dates, whether it is a
+# theatre run with no announced end, and which discount fields its occurrences show. A plain
+# tuple: building a dataclass would cost as much as drawing the values.
+EventDraw = tuple[int, int, int, int, int, bool, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +302,13 @@ class Catalog:
         self._plans: LRU[str, Plan] = LRU(4096)
         self._inventory: LRU[str, Inventory] = LRU(512)
         self.locations_encoded = tuple(encode(loc.wire) for loc in self.locations)
+        self._salt = _mix64((seed * _GOLDEN + 0x2545F4914F6CDD1D) & _M64)
+        # '"YYYY-MM-DD"' for every date an event can start or end on.
+        self._days_json = tuple(
+            encode((start + dt.timedelta(days=d)).isoformat()) for d in range(_LAST_DAY + 1)
+        )
+        # The encoded JSON of events 0 .. len - 1, filled in as they are first asked for.
+        self._event_json: list[bytes | None] = [None] * min(events, EVENT_JSON_CACHE)
 
     def _rng(self, tag: int, index: int) -> random.Random:
         return random.Random((self.seed * 1_000_003 + tag) * 10_000_019 + index)
@@ -271,15 +325,12 @@ class Catalog:
             wire = {"id": vid, "name": vname, "timezone": tz}
             venues.append(Venue(vid, vname, tz, kind, kind == "club", wire))
         lid = str(i + 1)
+        wire = {"id": lid, "name": name, "country": country}
+        tails = tuple(
+            b',"location":' + encode(wire) + b',"venue":' + encode(v.wire) + b"}" for v in venues
+        )
         return Location(
-            i,
-            lid,
-            name,
-            country,
-            CURRENCIES[code],
-            ZoneInfo(tz),
-            tuple(venues),
-            {"id": lid, "name": name, "country": country},
+            i, lid, name, country, CURRENCIES[code], ZoneInfo(tz), tuple(venues), wire, tails
         )
 
     # -- locations and events ------------------------------------------------------------
@@ -303,34 +354,103 @@ class Catalog:
         cached = self._events.get(index)
         return cached if cached is not None else self._events.put(index, self._make_event(index))
 
-    def _make_event(self, index: int) -> Event:
-        rng = self._rng(2, index)
-        location = self.locations[index % len(self.locations)]
-        # Event 0 is always an on-sale arena show with seats, GA, extras and rate codes,
-        # so tests and demos have a known starting point.
-        venue = location.venues[0] if index == 0 else rng.choice(location.venues)
-        name = rng.choice(_FORMS).format(a=rng.choice(_ADJ), n=rng.choice(_NOUN))
-        first_day = self.start + dt.timedelta(days=rng.randrange(0, 60))
-        gap = rng.choice((1, 1, 2, 7))
-        count = 12 if index == 0 else rng.randrange(4, 25)
-        duration = {"arena": 180, "theatre": 150, "club": None}[venue.kind]
-        last_day = first_day + dt.timedelta(days=gap * (count - 1))
-        # Some long theatre runs have no announced closing date.
-        open_ended = venue.kind == "theatre" and rng.random() < 0.2
-        number = _EVENT_ID_BASE + index
-        wire = {
-            "id": str(number),
-            "name": name,
-            "startDate": first_day.isoformat(),
-            "endDate": None if open_ended else last_day.isoformat(),
-            "location": location.wire,
-            "venue": venue.wire,
-        }
-        mode = rng.choice(("both", "amount", "percent"))
-        return Event(
-            index, str(number), number, location, venue, first_day, gap, count, duration, mode,
-            encode(wire),
+    def draw(self, index: int) -> EventDraw:
+        """Decide event ``index``'s venue, name, dates and discount display from one hash."""
+        # _mix64, inlined: this runs for every event of every first page.
+        z = (self._salt + index * _GOLDEN) & _M64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        z ^= z >> 31
+        # Two 30-bit halves: arithmetic on small ints is much faster than on 64-bit ones.
+        lo, hi = z & 0x3FFFFFFF, z >> 34
+        venue = lo % 3
+        lo //= 3
+        name = lo % _NAME_COUNT
+        lo //= _NAME_COUNT
+        first_day = lo % _FIRST_DAYS
+        gap = _GAPS[hi & 3]
+        hi >>= 2
+        count = _MIN_DATES + hi % _DATE_CHOICES
+        hi //= _DATE_CHOICES
+        open_ended = hi % 5 == 0  # for theatre runs only: about one in five
+        hi //= 5
+        mode = _MODES[hi % 3]
+        if index == 0:
+            # Event 0 is always an on-sale arena show with seats, GA, extras and rate codes,
+            # so tests and demos have a known starting point.
+            venue, count = 0, 12
+        open_ended = open_ended and _VENUE_KINDS[venue] == "theatre"
+        return venue, name, first_day, gap, count, open_ended, mode
+
+    def event_json(self, index: int) -> bytes:
+        """Event ``index`` as a JSON object (bytes); cached for the first events."""
+        cache = self._event_json
+        if index < len(cache):
+            cached = cache[index]
+            if cached is None:
+                cached = cache[index] = self._encode_event(index)
+            return cached
+        return self._encode_event(index)
+
+    def event_page(self, location: Location, start: int, stop: int) -> list[bytes]:
+        """The JSON of the location's events at positions ``start <= p < stop``."""
+        stop = min(stop, self.events_in_location(location))
+        if start >= stop:
+            return []
+        first, step = self.event_index(location, start), len(self.locations)
+        end = self.event_index(location, stop)
+        cache = self._event_json
+        if end - step >= len(cache):
+            return [self.event_json(i) for i in range(first, end, step)]
+        page = cache[first:end:step]  # one slice: a page of a warm catalog costs nothing more
+        if None in page:
+            for j, cached in enumerate(page):
+                if cached is None:
+                    index = first + j * step
+                    page[j] = cache[index] = self._encode_event(index)
+        return cast("list[bytes]", page)  # no None is left
+
+    def _encode_event(self, index: int) -> bytes:
+        # Exactly encode({"id", "name", "startDate", "endDate", "location", "venue"}).
+        venue, name, first_day, gap, count, open_ended, _ = self.draw(index)
+        days = self._days_json
+        end = b"null" if open_ended else days[first_day + gap * (count - 1)]
+        tail = self.locations[index % len(self.locations)].event_tails[venue]
+        return b'{"id":"%d","name":%b,"startDate":%b,"endDate":%b%b' % (
+            _EVENT_ID_BASE + index, _NAMES_JSON[name], days[first_day], end, tail
         )  # fmt: skip
+
+    def _make_event(self, index: int) -> Event:
+        venue_index, _, first_day, gap, count, _, mode = self.draw(index)
+        location = self.locations[index % len(self.locations)]
+        venue = location.venues[venue_index]
+        number = _EVENT_ID_BASE + index
+        return Event(
+            index,
+            str(number),
+            number,
+            location,
+            venue,
+            self.start + dt.timedelta(days=first_day),
+            gap,
+            count,
+            _DURATIONS[venue.kind],
+            mode,
+            self.event_json(index),
+        )
+
+    def event_wire(self, event: Event) -> dict[str, Any]:
+        """The event as a dict, built the slow way (for tests of :meth:`event_json`)."""
+        _, name, _, _, _, open_ended, _ = self.draw(event.index)
+        last_day = event.first_day + dt.timedelta(days=event.gap_days * (event.count - 1))
+        return {
+            "id": event.id,
+            "name": _NAMES[name],
+            "startDate": event.first_day.isoformat(),
+            "endDate": None if open_ended else last_day.isoformat(),
+            "location": event.location.wire,
+            "venue": event.venue.wire,
+        }
 
     # -- occurrences ---------------------------------------------------------------------
     def occurrences(self, event: Event) -> tuple[Occurrence, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ttg_async.sandbox._catalog import Catalog, Currency, ItemTemplate, Occurrence
+from ttg_async.sandbox._catalog import LRU, Catalog, Currency, ItemTemplate, Occurrence
 from ttg_async.sandbox._ids import parse_item_token, parse_price_token, price_token
 from ttg_async.sandbox._pricing import Pricing, RateRule, RetailerConfig
 from ttg_async.sandbox._wire import ApiError, encode, invalid, money, not_found, utc_timestamp
@@ -20,6 +20,12 @@ IDEMPOTENCY_TTL: Final = 24 * 3600.0
 TICKET_KINDS: Final = frozenset({"AssignedSeat", "GeneralAdmission"})
 # Markets whose totals include VAT that the receipt discloses; elsewhere totalTaxes is null.
 VAT_COUNTRIES: Final = frozenset({"GB", "IE", "FR", "DE", "ES", "NL"})
+
+# (occurrence id, the retailer's markup, the rate rule): everything an inventory list's bytes
+# depend on, apart from stock (filled in live) and price overrides (never cached).
+_InventoryKey = tuple[str, int, RateRule | None]
+# (item, head, tail): head + quantityAvailable + tail is the item's JSON object.
+_ItemParts = tuple[tuple[ItemTemplate, bytes, bytes], ...]
 
 
 @dataclass(slots=True)
@@ -77,6 +83,10 @@ class State:
         self._next_cart = 0
         self._next_order = 0
         self._next_ticket = 0
+        # Encoded inventory lists (about 7 kB each) and, for occurrences with holds or sales,
+        # their items' fragments; see inventory_body.
+        self._inventory_bodies: LRU[_InventoryKey, bytes] = LRU(1024)
+        self._inventory_fragments: LRU[_InventoryKey, _ItemParts] = LRU(256)
 
     # -- clock and expiry ----------------------------------------------------------------
     def now(self) -> float:
@@ -108,15 +118,51 @@ class State:
         key = (occ_id, item.variant_id)
         return item.base_qty - self.sold.get(key, 0) - self.held.get(key, 0)
 
-    def inventory_view(
+    def inventory_body(
         self, retailer: RetailerConfig, occ: Occurrence, rule: RateRule | None
-    ) -> list[dict[str, Any]]:
+    ) -> bytes:
+        """The inventory list's response body, ``{"data": [...]}``, encoded.
+
+        Each item is pre-encoded as two fragments around its ``quantityAvailable`` and cached
+        by what its bytes depend on: the occurrence, the retailer's markup and the tier (the
+        rule's value, so a changed or withdrawn code never hits a stale entry). Occurrences
+        nobody has held or bought from have their whole body cached; for others the current
+        quantities are filled in. An occurrence with a price override is never cached.
+        """
+        key = (occ.id, retailer.markup_percent, rule)
+        overridden = occ.id in self.pricing.overridden
+        if occ.id not in self.touched and not overridden:
+            body = self._inventory_bodies.get(key)
+            if body is None:
+                # Nothing held or sold here: every item has its base quantity.
+                parts = self._inventory_parts(retailer, occ, rule)
+                body = _list_body(
+                    [b"%b%d%b" % (h, it.base_qty, t) for it, h, t in parts if it.base_qty > 0]
+                )
+                self._inventory_bodies.put(key, body)
+            return body
+        cached = None if overridden else self._inventory_fragments.get(key)
+        if cached is None:
+            cached = self._inventory_parts(retailer, occ, rule)
+            if not overridden:
+                self._inventory_fragments.put(key, cached)
+        chunks = []
+        for it, head, tail in cached:
+            avail = self.available(occ.id, it)
+            if avail > 0:  # sold or held items are not offered
+                chunks.append(b"%b%d%b" % (head, avail, tail))
+        return _list_body(chunks)
+
+    def _inventory_parts(
+        self, retailer: RetailerConfig, occ: Occurrence, rule: RateRule | None
+    ) -> _ItemParts:
+        """Every item of the occurrence as ``(item, head, tail)``.
+
+        ``head + quantityAvailable + tail`` is exactly the encoded item object.
+        """
         out = []
         cur = occ.event.location.currency.code
         for it in self.catalog.inventory(occ).items:
-            avail = self.available(occ.id, it)
-            if avail <= 0:
-                continue  # sold or held items are not offered
             tier = rule.code if rule is not None and rule.covers(it) else ""
             options = []
             for p in it.prices:
@@ -131,15 +177,14 @@ class State:
                     opt["listPrice"] = money(lst, cur)
                 opt["sellPrice"] = money(sell, cur)
                 options.append(opt)
-            out.append(
-                {
-                    "id": it.token(occ.id),
-                    "inventoryVariant": it.variant_wire(),
-                    "quantityAvailable": avail,
-                    "priceOptions": options,
-                }
+            # The keys in the documented order: id, inventoryVariant, quantityAvailable,
+            # priceOptions.
+            head = b'{"id":%b,"inventoryVariant":%b,"quantityAvailable":' % (
+                encode(it.token(occ.id)),
+                encode(it.variant_wire()),
             )
-        return out
+            out.append((it, head, b',"priceOptions":%b}' % encode(options)))
+        return tuple(out)
 
     def occurrence_view(
         self, retailer: RetailerConfig, occ: Occurrence, min_quantity: int | None = None
@@ -408,6 +453,11 @@ class State:
                     barcode["imageUrl"] = f"https://barcodes.sandbox.invalid/{value}.png"
             out.append({"id": f"tkt_{n:07d}", "barcode": barcode})
         return out
+
+
+def _list_body(items: list[bytes]) -> bytes:
+    """Exactly ``encode({"data": [...]})`` for already encoded items."""
+    return b"".join((b'{"data":[', b",".join(items), b"]}"))
 
 
 def receipt(
