@@ -17,10 +17,11 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def test_readme_names_the_two_setup_commands() -> None:
     text = README.read_text()
-    assert "python -m pip install -e . && ttg demo" in text
+    assert "python -m pip install -e . && python -m ttg_async demo" in text
     assert "python -m pip install -e '.[test]' && python -m pytest" in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert "\npython -m pytest\n" in ci  # CI runs exactly the README's test command
+    assert "\npython -m ttg_async demo " in ci  # ... and the README's main job
 
 
 async def test_quickstart_runs_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
