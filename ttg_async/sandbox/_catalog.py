@@ -238,6 +238,9 @@ class ItemTemplate:
     name: str
     base_qty: int
     prices: tuple[PriceTemplate, ...]
+    # The ``_type`` sent on the wire when it is not ``kind``: a variant type clients do not
+    # know yet (``Sandbox(unknown_variant_type=...)``). The sandbox's own rules follow ``kind``.
+    wire_type: str | None = None
 
     def price(self, category: str) -> PriceTemplate | None:
         for p in self.prices:
@@ -246,7 +249,11 @@ class ItemTemplate:
         return None
 
     def variant_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {"_type": self.kind, "id": self.variant_id, "name": self.name}
+        wire: dict[str, Any] = {
+            "_type": self.wire_type or self.kind,
+            "id": self.variant_id,
+            "name": self.name,
+        }
         wire["attributes"] = []
         if self.section is not None:
             wire["section"] = self.section
@@ -288,10 +295,19 @@ class Catalog:
     '1001'
     """
 
-    def __init__(self, seed: int, locations: int, events: int, start: dt.date) -> None:
+    def __init__(
+        self,
+        seed: int,
+        locations: int,
+        events: int,
+        start: dt.date,
+        *,
+        unknown_variant_type: str | None = None,
+    ) -> None:
         if locations < 1 or events < 0:
             raise ValueError("need at least one location and a non-negative event count")
         self.seed = seed
+        self.unknown_variant_type = unknown_variant_type
         self.event_count = events
         self.start = start
         self.locations = tuple(self._make_location(i) for i in range(locations))
@@ -582,7 +598,19 @@ class Catalog:
         code, label = extra
         xp = table[-1]
         qty = 0 if sold_out else srng.randrange(50, 500)
-        others.append(ItemTemplate(f"Extra-{code}", "Extra", None, None, None, label, qty, xp))
+        others.append(
+            ItemTemplate(
+                f"Extra-{code}",
+                "Extra",
+                None,
+                None,
+                None,
+                label,
+                qty,
+                xp,
+                self.unknown_variant_type,
+            )
+        )
         return Plan(tuple(seat_groups), tuple(others), tuple(groups))
 
     @staticmethod

@@ -45,6 +45,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="first day of the schedule, YYYY-MM-DD (default: today)",
     )
+    parser.add_argument(
+        "--latency",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every answer by this many seconds, e.g. 0.02 (default 0)",
+    )
+    parser.add_argument(
+        "--unknown-variant-type",
+        default=None,
+        metavar="NAME",
+        help="send every extra with this inventoryVariant._type (one clients do not know)",
+    )
+    parser.add_argument(
+        "--rate-code",
+        action="append",
+        default=None,
+        metavar="CODE",
+        help="configure this rate code, 10%% off, on every event (repeatable)",
+    )
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 3600:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
         retailers=args.retailer,
         paginate_occurrences=args.paginate_occurrences,
         start_date=args.start_date,
+        unknown_variant_type=args.unknown_variant_type,
     )
+    if args.latency > 0:
+        sandbox.set_latency("*", args.latency)
+    for code in args.rate_code or ():
+        sandbox.add_rate_code("*", code)
     retailer = args.retailer[0] if args.retailer else "sandbox"
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(sandbox, args.host, args.port, retailer))

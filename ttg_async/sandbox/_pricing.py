@@ -33,6 +33,9 @@ class RetailerConfig:
 
 DEFAULT_RETAILER: Final = RetailerConfig()
 
+#: The event id under which a rate code is configured for every event.
+EVERY_EVENT: Final = "*"
+
 
 @dataclass(frozen=True, slots=True)
 class RateRule:
@@ -102,13 +105,18 @@ class Pricing:
         self._rules.setdefault((event_id, code), {})[retailer] = None
 
     def rule(self, retailer: str, event: Event, code: str) -> RateRule | None:
-        """The tier ``code`` means for this retailer on this event, or ``None`` (unknown)."""
-        configured = self._rules.get((event.id, code))
-        if configured is not None:
-            if retailer in configured:
-                return configured[retailer]
-            if None in configured:
-                return configured[None]
+        """The tier ``code`` means for this retailer on this event, or ``None`` (unknown).
+
+        A code configured for this event wins over one configured for every event (``"*"``),
+        which wins over the seeded codes.
+        """
+        for key in ((event.id, code), (EVERY_EVENT, code)):
+            configured = self._rules.get(key)
+            if configured is not None:
+                if retailer in configured:
+                    return configured[retailer]
+                if None in configured:
+                    return configured[None]
         return self._seeded(event, code)
 
     def _seeded(self, event: Event, code: str) -> RateRule | None:
@@ -126,7 +134,7 @@ class Pricing:
     def codes(self, retailer: str, event: Event) -> list[str]:
         """Every code recognised for this retailer on this event (for tests and demos)."""
         names = {name for name, *_ in SEEDED_CODES}
-        names.update(code for (eid, code) in self._rules if eid == event.id)
+        names.update(code for (eid, code) in self._rules if eid in (event.id, EVERY_EVENT))
         return sorted(c for c in names if self.rule(retailer, event, c) is not None)
 
     # -- prices --------------------------------------------------------------------------

@@ -31,6 +31,8 @@ ROUTES: Final = (
 )
 """Route templates, as accepted by ``set_latency``, ``inject`` and ``request_count``."""
 
+_KNOWN_VARIANT_TYPES: Final = ("AssignedSeat", "GeneralAdmission", "Extra")
+
 TEST_KEY: Final = "sk_test_sandbox"
 """A key to print in examples. Any ``sk_test_*`` key works."""
 
@@ -48,6 +50,9 @@ class Sandbox:
     events are generated on demand. ``retailers`` (name -> :class:`RetailerConfig`) restricts
     which ``X-TT-Retailer`` values are accepted; ``None`` accepts any. ``start_date`` anchors
     the schedule (default: today, UTC); pass a fixed date for fully reproducible dates.
+    ``unknown_variant_type`` sends the extras of every occurrence (drinks, parking) with that
+    ``_type`` instead of ``Extra``: a variant type clients do not know yet, as the docs warn
+    may appear. Carts and orders treat them as extras still.
 
     >>> import aiohttp
     >>> async def main() -> None:
@@ -69,12 +74,24 @@ class Sandbox:
         retailers: Mapping[str, RetailerConfig] | Iterable[str] | None = None,
         paginate_occurrences: bool = False,
         start_date: dt.date | None = None,
+        unknown_variant_type: str | None = None,
     ) -> None:
+        if unknown_variant_type is not None and (
+            not isinstance(unknown_variant_type, str)
+            or not unknown_variant_type
+            or unknown_variant_type in _KNOWN_VARIANT_TYPES
+        ):
+            raise ValueError(
+                "unknown_variant_type: must be a non-empty str other than "
+                f"{', '.join(_KNOWN_VARIANT_TYPES)}, got {unknown_variant_type!r}"
+            )
         if retailers is not None and not isinstance(retailers, Mapping):
             retailers = {name: RetailerConfig() for name in retailers}
         self.seed = seed
         start = start_date or dt.datetime.now(dt.UTC).date()
-        self._catalog = Catalog(seed, locations, events, start)
+        self._catalog = Catalog(
+            seed, locations, events, start, unknown_variant_type=unknown_variant_type
+        )
         self._pricing = Pricing(self._catalog, None if retailers is None else dict(retailers))
         self._state = State(self._catalog, self._pricing, 600.0)
         self.hold_seconds = hold_seconds  # validated by the setter
@@ -236,7 +253,8 @@ class Sandbox:
     ) -> None:
         """Configure a rate code (``providerCode``) on an event.
 
-        ``retailer=None`` configures it for every retailer. ``sections`` limits the tier to
+        ``retailer=None`` configures it for every retailer, and ``event_id="*"`` for every
+        event (a code configured on one event wins there). ``sections`` limits the tier to
         those sections; other items keep default prices. A negative ``percent_off`` makes a
         premium tier.
 
