@@ -6,15 +6,15 @@ from collections.abc import Mapping
 
 import pytest
 
-from ttg_async._config import (
-    NOT_GIVEN,
+from ttg_async._core.config import NOT_GIVEN
+from ttg_async._core.errors import ConfigurationError
+from ttg_async._ttg.config import (
     PRODUCTION_URL,
     STAGING_URL,
     ClientConfig,
     redact_key,
     resolve_config,
 )
-from ttg_async._errors import ConfigurationError
 
 KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 LIVE = "sk_live_9fA2b7Kq1mXy0ZpLr3sTuVwX"

@@ -1,4 +1,4 @@
-"""Tests for ttg_async._models: bytes in, objects out."""
+"""Tests for ttg_async._ttg.models: bytes in, objects out."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import msgspec
 import pytest
 from seed_payloads import SEED_INVENTORY, SEED_LOCATIONS
 
-import ttg_async._decoding as decoding_module
-import ttg_async._models as models_module
-from ttg_async._decoding import decoder_for
-from ttg_async._models import (
+import ttg_async._core.decoding as decoding_module
+import ttg_async._ttg.models as models_module
+from ttg_async._core.decoding import decoder_for
+from ttg_async._ttg.models import (
     AssignedSeat,
     Barcode,
     Cart,

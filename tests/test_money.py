@@ -1,4 +1,4 @@
-"""Tests for ttg_async._money: exact scale per currency, babel formatting, no floats."""
+"""Tests for ttg_async._ttg.money: exact scale per currency, babel formatting, no floats."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
-import ttg_async._money as money_module
-from ttg_async._decoding import decoder_for
-from ttg_async._models import Money
+import ttg_async._ttg.money as money_module
+from ttg_async._core.decoding import decoder_for
+from ttg_async._ttg.models import Money
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from ttg_async._pagination import Page, Paginator, next_offset
+from ttg_async._core.pagination import Page, Paginator, next_offset
 
 
 class Source:

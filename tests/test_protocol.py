@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from seed_payloads import SEED_INVENTORY, SEED_LOCATIONS
 
-from ttg_async._config import NOT_GIVEN, ClientConfig, resolve_config
-from ttg_async._errors import (
+from ttg_async import (
     APIError,
     AuthenticationError,
     CartExpiredError,
@@ -25,8 +24,10 @@ from ttg_async._errors import (
     ServerError,
     TotalPriceMismatchError,
 )
-from ttg_async._models import InventoryItem, Location
-from ttg_async._protocol import (
+from ttg_async._core.config import NOT_GIVEN
+from ttg_async._ttg.config import ClientConfig, resolve_config
+from ttg_async._ttg.models import InventoryItem, Location
+from ttg_async._ttg.protocol import (
     build_request,
     decode_data,
     decode_list,

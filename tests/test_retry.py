@@ -1,4 +1,4 @@
-"""Tests for ttg_async._retry: the decision table, Retry-After, backoff, the gate and the loop.
+"""Tests for ttg_async._core.retry: the decision table, Retry-After, backoff, the gate and the loop.
 
 The loop is driven with plain async functions standing in for one HTTP attempt; waits are
 switched off through the policy (``backoff_base=0``), never by patching ``sleep``.
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ttg_async._errors import (
+from ttg_async import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -27,9 +27,8 @@ from ttg_async._errors import (
     ServerError,
     TotalPriceMismatchError,
     TTGError,
-    error_class_for,
 )
-from ttg_async._retry import (
+from ttg_async._core.retry import (
     GateClosedError,
     RateLimitGate,
     RetryPolicy,
@@ -40,6 +39,7 @@ from ttg_async._retry import (
     retry_wait,
     run_with_retries,
 )
+from ttg_async._ttg.errors import error_class_for
 
 ORDERS = "/api/v3/orders"
 CARTS = "/api/v3/carts"
@@ -141,7 +141,7 @@ def test_decision_table(
     request_: tuple[str, str], factory: Callable[[], TTGError], expected: bool
 ) -> None:
     method, path = request_
-    decision = decide_retry(method, path, factory())
+    decision = decide_retry(method, path, factory(), keyed=request_ == POST_ORDERS)
     assert decision.retry is expected, decision.reason
     assert decision.reason
 
@@ -158,19 +158,24 @@ def test_table_builds_the_classes_it_claims() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "expected"),
+    ("method", "path", "keyed", "expected"),
     [
-        ("post", "/api/v3/orders/", True),
-        ("POST", "/api/v3/orders?expand=items", True),
-        ("POST", "/api/v3/orders/ord_1/cancel", False),
-        ("POST", "/api/v3/something-else", False),
-        ("PATCH", CART, False),
-        ("PUT", CART, True),
-        ("HEAD", CART, True),
+        ("post", "/api/v3/orders/", True, True),
+        ("POST", "/api/v3/orders", False, False),
+        ("POST", "/v1/orders", False, False),
+        ("POST", "/api/v3/something-else", False, False),
+        ("PATCH", CART, False, False),
+        ("PATCH", CART, True, True),
+        ("PUT", CART, False, True),
+        ("HEAD", CART, False, True),
     ],
 )
-def test_request_kinds_for_a_sent_timeout(method: str, path: str, expected: bool) -> None:
-    assert decide_retry(method, path, APITimeoutError("slow")).retry is expected
+def test_request_kinds_for_a_sent_timeout(
+    method: str, path: str, keyed: bool, expected: bool
+) -> None:
+    # Only a request that carries an idempotency key may be sent again after a lost answer;
+    # the path alone never makes a POST safe (Ticket Buyback's POST /v1/orders has no key).
+    assert decide_retry(method, path, APITimeoutError("slow"), keyed=keyed).retry is expected
 
 
 def test_non_ttg_errors_are_not_retried() -> None:
@@ -353,6 +358,8 @@ async def run(
         request_id="req_abc123",
         timeout=timeout,
         gate=gate or RateLimitGate(),
+        # As the pipeline does: TTG's POST /orders is the one request sent with a key.
+        keyed=(method, path) == POST_ORDERS,
     )
 
 

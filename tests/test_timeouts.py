@@ -321,7 +321,7 @@ async def test_a_429_pauses_every_task_of_the_client(sandbox: tuple[Sandbox, str
     sb.inject("GET /api/v3/locations", "status", status=429, retry_after=0.5, times=1)
     loop = asyncio.get_running_loop()
     async with client(base_url, retry=RetryPolicy(backoff_base=0)) as ttg:
-        gate = ttg._shared.gate
+        gate = ttg._shared.pipeline.gate
         first = asyncio.create_task(ttg.locations.list().collect())
         await wait_until(lambda: gate.reopen_at > loop.time())
         paused_at = loop.time()

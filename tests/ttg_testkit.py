@@ -90,7 +90,7 @@ async def show(ttg: TTGClient) -> Show:
 
 def assert_pool_idle(ttg: TTGClient, max_connections: int) -> None:
     """Nothing is checked out: no acquired connection, every slot of our semaphore free."""
-    transport = ttg._shared.transport
+    transport = ttg._shared.pipeline.transport
     session = transport._session
     assert session is not None
     connector = session.connector

@@ -9,28 +9,33 @@ Everything public is importable from this package; modules whose names start wit
 private and may change without notice.
 """
 
-from ttg_async._client import ClientClosedError, TTGClient
-from ttg_async._errors import (
+from ttg_async._core.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
-    CartExpiredError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     GoneError,
     InvalidRequestError,
-    InventoryExhaustedError,
     NotFoundError,
     PermissionDeniedError,
-    ProviderCodeNotFoundError,
     RateLimitError,
     ResponseDecodeError,
     ServerError,
-    TotalPriceMismatchError,
     TTGError,
 )
-from ttg_async._models import (
+from ttg_async._core.pagination import Page, Paginator
+from ttg_async._core.retry import RetryPolicy
+from ttg_async._ttg.client import TTGClient
+from ttg_async._ttg.errors import (
+    CartExpiredError,
+    InventoryExhaustedError,
+    ProviderCodeNotFoundError,
+    TotalPriceMismatchError,
+)
+from ttg_async._ttg.models import (
     AssignedSeat,
     Barcode,
     Cart,
@@ -59,8 +64,6 @@ from ttg_async._models import (
     Venue,
     VoucherLine,
 )
-from ttg_async._pagination import Page, Paginator
-from ttg_async._retry import RetryPolicy
 
 __version__ = "0.1.0"
 

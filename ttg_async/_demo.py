@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from ttg_async._client import TTGClient
-from ttg_async._errors import TTGError
-from ttg_async._models import (
+from ttg_async._core.errors import TTGError
+from ttg_async._ttg.client import TTGClient
+from ttg_async._ttg.models import (
     AssignedSeat,
     Cart,
     CartItemInput,

@@ -7,27 +7,27 @@ request is checked here, so a misconfigured client fails at construction with a
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from types import MappingProxyType
 from typing import Final, Literal
-from urllib.parse import urlsplit
 
-from ttg_async._errors import ConfigurationError
+from ttg_async._core.config import (
+    NOT_GIVEN,
+    check_base_url,
+    check_max_connections,
+    check_text,
+    check_timeout,
+)
+from ttg_async._core.errors import ConfigurationError
 
 __all__ = [
-    "NOT_GIVEN",
     "PLATFORMS",
     "PRODUCTION_URL",
     "STAGING_URL",
     "USER_AGENT",
     "ClientConfig",
-    "NotGiven",
-    "check_timeout",
     "redact_key",
     "resolve_config",
 ]
@@ -42,18 +42,6 @@ _TEST_PREFIX: Final = "sk_test_"
 _LIVE_PREFIX: Final = "sk_live_"
 _STAGING_HOST: Final = "stg.ttix.io"
 _PRODUCTION_HOST: Final = "api.ttix.io"
-
-
-class NotGiven(Enum):
-    """The type of :data:`NOT_GIVEN`: tells "argument left out" apart from ``None``."""
-
-    NOT_GIVEN = "NOT_GIVEN"
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 
 
 def redact_key(key: str) -> str:
@@ -106,54 +94,13 @@ class ClientConfig:
         )
 
 
-def _text(value: object, field: str, env_name: str | None, env: Mapping[str, str]) -> str:
-    if value is None and env_name is not None:
-        value = env.get(env_name) or None
-    if value is None:
-        hint = f" (pass {field}= or set ${env_name})" if env_name else ""
-        raise ConfigurationError(f"is required{hint}", field=field)
-    if not isinstance(value, str):
-        raise ConfigurationError(f"must be a str, not {type(value).__name__}", field=field)
-    if not value or value != value.strip():
-        raise ConfigurationError("must be non-empty, without surrounding whitespace", field=field)
-    # CR/LF would let a value smuggle extra headers into every request.
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise ConfigurationError("must not contain control characters", field=field)
-    return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _resolve_base_url(base_url: object, api_key: str, env: Mapping[str, str]) -> str:
     if base_url is None:
         base_url = env.get("TTG_BASE_URL") or None
     if base_url is None:
         return PRODUCTION_URL if api_key.startswith(_LIVE_PREFIX) else STAGING_URL
-    if not isinstance(base_url, str):
-        raise ConfigurationError(f"must be a str, not {type(base_url).__name__}", field="base_url")
-    parts = urlsplit(base_url.strip())
+    parts = check_base_url(base_url)
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigurationError(
-            f"must be an absolute http(s) URL, got {base_url!r}", field="base_url"
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError("must not carry a query or fragment", field="base_url")
-    if parts.username or parts.password:
-        raise ConfigurationError("must not carry credentials", field="base_url")
-    if parts.scheme == "http" and not _is_loopback(host):
-        # The key travels in a header: over plain HTTP anyone on the path could read it.
-        raise ConfigurationError(
-            f"plain http:// is only allowed for loopback hosts, not {host!r}; use https://",
-            field="base_url",
-        )
     if api_key.startswith(_LIVE_PREFIX) and host == _STAGING_HOST:
         raise ConfigurationError(
             "a live key (sk_live_) cannot be used against staging", field="base_url"
@@ -162,18 +109,8 @@ def _resolve_base_url(base_url: object, api_key: str, env: Mapping[str, str]) ->
         raise ConfigurationError(
             "a test key (sk_test_) cannot be used against production", field="base_url"
         )
+    assert isinstance(base_url, str)  # check_base_url refused anything else
     return base_url.strip().rstrip("/")
-
-
-def check_timeout(timeout: object) -> float:
-    """A per-attempt timeout must be a positive, finite number of seconds."""
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise ConfigurationError(
-            f"must be a number of seconds, not {type(timeout).__name__}", field="timeout"
-        )
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise ConfigurationError(f"must be a positive number, got {timeout!r}", field="timeout")
-    return float(timeout)
 
 
 def resolve_config(
@@ -189,7 +126,7 @@ def resolve_config(
 ) -> ClientConfig:
     """Validate the client's settings, filling gaps from ``$TTG_*`` environment variables."""
     env = os.environ if env is None else env
-    key = _text(api_key, "api_key", "TTG_API_KEY", env)
+    key = check_text(api_key, "api_key", "TTG_API_KEY", env)
     if not key.startswith((_TEST_PREFIX, _LIVE_PREFIX)):
         raise ConfigurationError(
             f"must start with {_TEST_PREFIX!r} or {_LIVE_PREFIX!r}, got {redact_key(key)!r}",
@@ -197,7 +134,7 @@ def resolve_config(
         )
     if len(key) == len(_TEST_PREFIX):
         raise ConfigurationError("has a prefix but no secret", field="api_key")
-    retailer_id = _text(retailer, "retailer", "TTG_RETAILER", env)
+    retailer_id = check_text(retailer, "retailer", "TTG_RETAILER", env)
 
     if platform is NOT_GIVEN or platform is None:
         platform = env.get("TTG_PLATFORM") or "api"
@@ -209,16 +146,11 @@ def resolve_config(
 
     language = None
     if accept_language is not None:
-        language = _text(accept_language, "accept_language", None, env)
+        language = check_text(accept_language, "accept_language", None, env)
 
     seconds = check_timeout(timeout)
 
-    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
-        raise ConfigurationError("must be an int", field="max_connections")
-    if max_connections < 1:
-        raise ConfigurationError(
-            f"must be at least 1, got {max_connections}", field="max_connections"
-        )
+    connections = check_max_connections(max_connections)
 
     return ClientConfig(
         api_key=key,
@@ -227,5 +159,5 @@ def resolve_config(
         base_url=_resolve_base_url(base_url, key, env),
         accept_language=language,
         timeout=seconds,
-        max_connections=max_connections,
+        max_connections=connections,
     )

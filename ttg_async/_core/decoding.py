@@ -8,7 +8,7 @@ value under the member's ``type`` key). If anything was rewritten, msgspec.conve
 job; its errors carry the same ``$.path`` as the decoder's. If nothing was, the original error
 was a real schema error and is raised as is.
 
->>> from ttg_async._models import ListEnvelope, Location
+>>> from ttg_async._ttg.models import ListEnvelope, Location
 >>> decode = decoder_for(ListEnvelope[Location])
 >>> decode(b'{"data": [{"id": "1", "name": "New York", "country": "US"}]}').data
 [Location(id='1', name='New York', country='US')]
@@ -22,14 +22,34 @@ from typing import Any, Final, Generic, TypeAlias, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
-from ttg_async._models import UnknownReceiptLine, UnknownVariant
-
-__all__ = ["TolerantDecoder", "decoder_for"]
+__all__ = ["TolerantDecoder", "decoder_for", "register_fallback"]
 
 T = TypeVar("T")
+S = TypeVar("S")
 
-#: Fallback class -> name of its field that receives the original ``_type``.
-_FALLBACKS: Final[dict[type[Any], str]] = {UnknownVariant: "type", UnknownReceiptLine: "type"}
+#: Fallback class -> name of its field that receives the original ``_type``. Each API's
+#: models register theirs with :func:`register_fallback` when they are defined.
+_FALLBACKS: Final[dict[type[Any], str]] = {}
+
+
+def register_fallback(original_field: str) -> Callable[[type[S]], type[S]]:
+    """Class decorator: make a tagged Struct the fallback member of every union it is in.
+
+    A union member so marked receives any object whose tag no other member claims; the tag
+    the server sent is kept in ``original_field``. Register before building decoders that
+    use the union (models modules do it at import time).
+
+    >>> @register_fallback("type")
+    ... class UnknownShape(msgspec.Struct, tag_field="_type", tag=True):
+    ...     type: str
+    """
+
+    def mark(cls: type[S]) -> type[S]:
+        _FALLBACKS[cls] = original_field
+        return cls
+
+    return mark
+
 
 _raw_decoder: Final = msgspec.json.Decoder()
 
@@ -173,7 +193,7 @@ class TolerantDecoder(Generic[T]):
     Obtain one with :func:`decoder_for`. ``fallbacks`` counts the bodies that needed the slow
     path (a test hook, and a hint that the server has grown new types).
 
-    >>> from ttg_async._models import DataEnvelope, Location
+    >>> from ttg_async._ttg.models import DataEnvelope, Location
     >>> decode = decoder_for(DataEnvelope[Location])
     >>> decode(b'{"data": {"id": "2", "name": "London", "country": "GB"}}').data.name
     'London'
@@ -216,7 +236,7 @@ def decoder_for(type_: type[T]) -> TolerantDecoder[T]:
     Unknown fields are ignored. A real schema error raises ``msgspec.ValidationError`` with its
     ``$.path``; a body that is not JSON raises ``msgspec.DecodeError``.
 
-    >>> from ttg_async._models import InventoryItem, ListEnvelope
+    >>> from ttg_async._ttg.models import InventoryItem, ListEnvelope
     >>> decode = decoder_for(ListEnvelope[InventoryItem])
     >>> decode is decoder_for(ListEnvelope[InventoryItem])
     True

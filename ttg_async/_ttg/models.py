@@ -17,7 +17,8 @@ from typing import Annotated, Any, Final, Generic, TypeAlias, TypeVar
 
 import msgspec
 
-from ttg_async._money import Money
+from ttg_async._core.decoding import register_fallback
+from ttg_async._ttg.money import Money
 
 __all__ = [
     "AssignedSeat",
@@ -195,6 +196,7 @@ class Extra(_Variant, kw_only=True, frozen=True):
     """
 
 
+@register_fallback("type")
 class UnknownVariant(Model, tag_field="_type", tag=True, kw_only=True, frozen=True):
     """A variant whose ``_type`` this version does not know. ``type`` holds that wire value.
 
@@ -323,6 +325,7 @@ class ProtectionLine(_ReceiptLineBase, kw_only=True, frozen=True):
     """
 
 
+@register_fallback("type")
 class UnknownReceiptLine(_ReceiptLineBase, kw_only=True, frozen=True):
     """A receipt line whose ``_type`` this version does not know; ``type`` holds that value.
 

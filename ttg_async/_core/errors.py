@@ -1,4 +1,4 @@
-"""The exceptions ttg_async raises.
+"""The exception tree every ttg_async client raises.
 
 ::
 
@@ -21,9 +21,10 @@
         ├── RateLimitError            # 429  .retry_after (seconds or None)
         └── ServerError               # 5xx
 
-An :class:`APIError` subclass is chosen by the error ``code`` first, then by its ``type``, then
-by the HTTP status, so a code this version has never heard of still lands on the class of its
-type (or status).
+The classes by status live here; each API adds its own code-specific subclasses (TTG's in
+``ttg_async._ttg.errors``, Ticket Buyback's in ``ttg_async.buyback``) and picks a class by the
+error's code first, then by its HTTP status (:func:`class_for_status`), so a code this version
+has never heard of still lands on the class of its status.
 """
 
 from __future__ import annotations
@@ -36,21 +37,18 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
-    "CartExpiredError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "GoneError",
     "InvalidRequestError",
-    "InventoryExhaustedError",
     "NotFoundError",
     "PermissionDeniedError",
-    "ProviderCodeNotFoundError",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
     "TTGError",
-    "TotalPriceMismatchError",
-    "error_class_for",
+    "class_for_status",
 ]
 
 
@@ -79,6 +77,10 @@ class TTGError(Exception):
         return self.message
 
 
+class ClientClosedError(TTGError, RuntimeError):
+    """The client was used after ``aclose()`` (or after its ``async with`` block)."""
+
+
 class ConfigurationError(TTGError, ValueError):
     """The client was configured wrongly: raised at construction, before any network call.
 
@@ -86,7 +88,7 @@ class ConfigurationError(TTGError, ValueError):
     >>> TTGClient(api_key="sk_test_abc", retailer="r1", platform="desktop")
     Traceback (most recent call last):
     ...
-    ttg_async._errors.ConfigurationError: platform: must be one of ...
+    ttg_async._core.errors.ConfigurationError: platform: must be one of ...
     """
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -213,42 +215,12 @@ class NotFoundError(APIError):
         return None if value is None else str(value)
 
 
-class ProviderCodeNotFoundError(NotFoundError):
-    """404 for a rate code (``providerCode``) not configured for this retailer and event."""
-
-    @property
-    def provider_code(self) -> str | None:
-        return self.resource_id
-
-
 class ConflictError(APIError):
     """409: the request conflicts with the current state. Re-fetch, then adapt."""
 
 
-class TotalPriceMismatchError(ConflictError):
-    """409 TOTAL_PRICE_MISMATCH: ``expected_total`` is not the cart's total any more."""
-
-
-class InventoryExhaustedError(ConflictError):
-    """409 INVENTORY_EXHAUSTED: fewer items are left than were asked for."""
-
-    @property
-    def available_quantity(self) -> int | None:
-        value = self.details.get("availableQuantity")
-        return value if isinstance(value, int) else None
-
-    @property
-    def requested_quantity(self) -> int | None:
-        value = self.details.get("requestedQuantity")
-        return value if isinstance(value, int) else None
-
-
 class GoneError(APIError):
     """410: the resource existed but is gone for good."""
-
-
-class CartExpiredError(GoneError):
-    """410 CART_EXPIRED: the hold timed out. Create a new cart."""
 
 
 class RateLimitError(APIError):
@@ -263,23 +235,6 @@ class ServerError(APIError):
     """5xx, or an ``API_ERROR``: the server failed."""
 
 
-_BY_CODE: dict[str, type[APIError]] = {
-    "TOTAL_PRICE_MISMATCH": TotalPriceMismatchError,
-    "INVENTORY_EXHAUSTED": InventoryExhaustedError,
-    "CART_EXPIRED": CartExpiredError,
-}
-
-_BY_TYPE: dict[str, type[APIError]] = {
-    "INVALID_REQUEST_ERROR": InvalidRequestError,
-    "AUTHENTICATION_ERROR": AuthenticationError,
-    "PERMISSION_ERROR": PermissionDeniedError,
-    "NOT_FOUND_ERROR": NotFoundError,
-    "CONFLICT_ERROR": ConflictError,
-    "RESOURCE_GONE_ERROR": GoneError,
-    "RATE_LIMIT_ERROR": RateLimitError,
-    "API_ERROR": ServerError,
-}
-
 _BY_STATUS: dict[int, type[APIError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
@@ -291,24 +246,15 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def error_class_for(
-    status: int,
-    type: str | None,
-    code: str | None,
-    details: Mapping[str, Any] | None = None,
-) -> type[APIError]:
-    """Pick the exception class for an error answer: by code, then type, then HTTP status.
+def class_for_status(status: int) -> type[APIError]:
+    """The exception class for an HTTP error status alone, whatever the API.
 
-    >>> error_class_for(409, "CONFLICT_ERROR", "SOMETHING_NEW").__name__
+    >>> class_for_status(409).__name__
     'ConflictError'
+    >>> class_for_status(503).__name__
+    'ServerError'
     """
-    cls = _BY_CODE.get(code) if code else None
-    if cls is None and type:
-        cls = _BY_TYPE.get(type)
+    cls = _BY_STATUS.get(status)
     if cls is None:
-        cls = _BY_STATUS.get(status)
-        if cls is None:
-            cls = ServerError if status >= 500 else APIError
-    if cls is NotFoundError and details and details.get("resourceType") == "providerCode":
-        cls = ProviderCodeNotFoundError
+        cls = ServerError if status >= 500 else APIError
     return cls

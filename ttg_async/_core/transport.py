@@ -20,20 +20,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
 
-from ttg_async._config import ClientConfig
-from ttg_async._errors import APIConnectionError, APITimeoutError
-from ttg_async._protocol import RawResponse, RequestSpec
+from ttg_async._core.errors import APIConnectionError, APITimeoutError
 
-__all__ = ["Transport"]
+__all__ = ["RawResponse", "RequestSpec", "Transport"]
 
 log: Final = logging.getLogger("ttg_async")
 
 # How much earlier than the attempt's backstop aiohttp's connect phase must give up.
 _CONNECT_MARGIN: Final = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """Everything needed to send one call: every attempt of the call sends exactly this."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: Mapping[str, str]
+    body: bytes | None
+    request_id: str
+
+    def url(self, base_url: str) -> str:
+        return base_url + self.path
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What came back over the wire, before any interpretation."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
 
 
 class Transport:
@@ -43,8 +67,11 @@ class Transport:
     one; a supplied session is never closed by us.
     """
 
-    def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
-        self._config = config
+    def __init__(
+        self, base_url: str, max_connections: int, session: aiohttp.ClientSession | None
+    ) -> None:
+        self._base_url = base_url
+        self._max_connections = max_connections
         self._session = session
         self._owns_session = session is None
         self._slots: asyncio.Semaphore | None = None
@@ -63,13 +90,13 @@ class Transport:
             # aiohttp sessions and asyncio primitives belong to one loop; using them from
             # another fails later with an obscure error, or hangs. Say so now.
             raise RuntimeError(
-                "this TTGClient is bound to the event loop it first ran in; "
+                "this client is bound to the event loop it first ran in; "
                 "create one client per event loop (for example inside your app's startup hook)"
             )
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._config.max_connections,
-                limit_per_host=self._config.max_connections,
+                limit=self._max_connections,
+                limit_per_host=self._max_connections,
                 ttl_dns_cache=300,
             )
             # No aiohttp timeout here: every attempt brings its own (see send()).
@@ -83,7 +110,7 @@ class Transport:
 
     def _ensure_slots(self) -> asyncio.Semaphore:
         if self._slots is None:
-            self._slots = asyncio.Semaphore(self._config.max_connections)
+            self._slots = asyncio.Semaphore(self._max_connections)
         return self._slots
 
     async def send(
@@ -127,7 +154,7 @@ class Transport:
             async with asyncio.timeout(timeout):
                 async with session.request(
                     request.method,
-                    request.url(self._config.base_url),
+                    request.url(self._base_url),
                     params=request.query or None,
                     headers=request.headers,
                     data=request.body,
@@ -138,7 +165,7 @@ class Transport:
                     return RawResponse(response.status, response.headers, body)
         except aiohttp.ConnectionTimeoutError:
             raise APITimeoutError(
-                f"could not connect to {self._config.base_url} within {connect:.3g} s",
+                f"could not connect to {self._base_url} within {connect:.3g} s",
                 request_id=rid,
                 request_sent=False,
             ) from None
@@ -155,7 +182,7 @@ class Transport:
         except aiohttp.ClientConnectorError as exc:
             # The connection never opened, so the request never left this process.
             raise APIConnectionError(
-                f"could not connect to {self._config.base_url}: {exc.os_error.strerror or exc}",
+                f"could not connect to {self._base_url}: {exc.os_error.strerror or exc}",
                 request_id=rid,
                 request_sent=False,
             ) from None

@@ -20,8 +20,9 @@ from babel.numbers import format_currency, get_currency_precision
 __all__ = ["Money"]
 
 
-# Money cannot subclass ttg_async._models.Model (that module imports this one), so it repeats the
-# settings that matter here: frozen, and camelCase wire names (both fields are one word anyway).
+# Money cannot subclass ttg_async._ttg.models.Model (that module imports this one), so it
+# repeats the settings that matter here: frozen, and camelCase wire names (both fields are one
+# word anyway).
 class Money(msgspec.Struct, frozen=True, rename="camel"):
     """An amount of money as the API sends it: integer minor units and a currency code.
 

@@ -1,56 +1,40 @@
 """`TTGClient`: configuration, the session's lifetime, and the one request pipeline.
 
-Every call goes the same way: build the request (pure), then, inside the retry loop, wait at
-the rate-limit gate, send one attempt through the transport, and decode the answer (pure).
+Every call goes the same way: build the request with the TTG protocol (pure), then hand it to
+the shared pipeline (``ttg_async._core.pipeline``): inside the retry loop, wait at the
+rate-limit gate, send one attempt through the transport, and decode the answer (pure).
 Resources only name a path, a query and a response type.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Final, TypeVar
+from typing import TypeVar
 
 import aiohttp
 
-from ttg_async._config import (
-    NOT_GIVEN,
-    ClientConfig,
-    NotGiven,
-    check_timeout,
-    redact_key,
-    resolve_config,
-)
-from ttg_async._errors import ConfigurationError, TTGError
-from ttg_async._protocol import RawResponse, build_request
-from ttg_async._resources import Carts, Events, Inventory, Locations, Occurrences, Orders
-from ttg_async._retry import RateLimitGate, RetryPolicy, run_with_retries
-from ttg_async._transport import Transport
+from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
+from ttg_async._core.errors import ConfigurationError
+from ttg_async._core.pipeline import Decode, Pipeline
+from ttg_async._core.retry import RetryPolicy
+from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
+from ttg_async._ttg.protocol import build_request
+from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
-__all__ = ["ClientClosedError", "TTGClient"]
+__all__ = ["TTGClient"]
 
 T = TypeVar("T")
-
-log: Final = logging.getLogger("ttg_async")
-
-Decode = Callable[[RawResponse, str], T]
-
-
-class ClientClosedError(TTGError, RuntimeError):
-    """The client was used after :meth:`TTGClient.aclose` (or after its ``async with`` block)."""
 
 
 class _Shared:
     """What a client and all its :meth:`~TTGClient.with_options` views have in common."""
 
-    __slots__ = ("config", "gate", "transport")
+    __slots__ = ("config", "pipeline")
 
     def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
         self.config = config
-        self.transport = Transport(config, session)
-        self.gate = RateLimitGate()
+        self.pipeline = Pipeline(config.base_url, config.max_connections, session)
 
 
 class TTGClient:
@@ -135,7 +119,7 @@ class TTGClient:
 
     @property
     def closed(self) -> bool:
-        return self._shared.transport.closed
+        return self._shared.pipeline.closed
 
     def __repr__(self) -> str:
         config = self._shared.config
@@ -174,7 +158,7 @@ class TTGClient:
         return view
 
     async def __aenter__(self) -> TTGClient:
-        self._check_open()
+        self._shared.pipeline.check_open()
         return self
 
     async def __aexit__(
@@ -188,11 +172,7 @@ class TTGClient:
     async def aclose(self) -> None:
         """Close the client's own HTTP session (not one passed in). Safe to call twice."""
         if not self._is_view:
-            await self._shared.transport.aclose()
-
-    def _check_open(self) -> None:
-        if self._shared.transport.closed:
-            raise ClientClosedError("this TTGClient is closed; create a new one")
+            await self._shared.pipeline.aclose()
 
     async def _request(
         self,
@@ -205,8 +185,8 @@ class TTGClient:
         extra_headers: Mapping[str, str] | None = None,
     ) -> T:
         """Run one call through the pipeline: every attempt sends the same request."""
-        self._check_open()
         shared = self._shared
+        shared.pipeline.check_open()
         spec = build_request(
             shared.config,
             method,
@@ -215,29 +195,4 @@ class TTGClient:
             body=body,
             extra_headers=extra_headers,
         )
-        policy = self._retry
-        loop = asyncio.get_running_loop()
-        deadline_at = None if policy.deadline is None else loop.time() + policy.deadline
-
-        async def attempt(budget: float) -> T:
-            self._check_open()
-            raw = await shared.transport.send(spec, timeout=budget, deadline_at=deadline_at)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %s -> %s (request_id=%s)",
-                    method,
-                    request_path,
-                    raw.status,
-                    spec.request_id,
-                )
-            return decode(raw, spec.request_id)
-
-        return await run_with_retries(
-            attempt,
-            policy=policy,
-            method=method,
-            path=request_path,
-            request_id=spec.request_id,
-            timeout=self._timeout,
-            gate=shared.gate,
-        )
+        return await shared.pipeline.call(spec, decode, policy=self._retry, timeout=self._timeout)

@@ -24,7 +24,7 @@ from typing import Literal, NamedTuple, TypeVar
 
 import backoff
 
-from ttg_async._errors import (
+from ttg_async._core.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -145,13 +145,13 @@ class RetryDecision(NamedTuple):
     reason: str
 
 
-def _request_kind(method: str, path: str) -> _RequestKind:
+def _request_kind(method: str, keyed: bool) -> _RequestKind:
     method = method.upper()
     if method in _IDEMPOTENT_METHODS:
         return "idempotent"
-    # orders.create sends the same Idempotency-Key on every attempt of a call, and the server
-    # answers a repeat with the order it already made, so a retry cannot buy twice.
-    if method == "POST" and path.split("?", 1)[0].rstrip("/").endswith("/orders"):
+    # A request that carries an idempotency key (the same on every attempt of a call) is
+    # answered with the first attempt's result when it arrives again, so it cannot act twice.
+    if keyed:
         return "keyed"
     # Every other POST (carts.create above all) may place a hold each time it arrives.
     return "unsafe"
@@ -171,19 +171,24 @@ def _label(error: BaseException) -> str:
     return name if status is None else f"{status} {name}"
 
 
-def decide_retry(method: str, path: str, error: BaseException) -> RetryDecision:
+def decide_retry(
+    method: str, path: str, error: BaseException, *, keyed: bool = False
+) -> RetryDecision:
     """Decide whether a failed attempt of ``method path`` may be sent again. Pure.
 
     This is the whole decision table (``docs/retries.md`` draws it); the loop only adds the
-    limits (attempts, ``Retry-After`` cap, deadline).
+    limits (attempts, ``Retry-After`` cap, deadline). ``keyed`` says the request carries an
+    idempotency key that the server honours (TTG's ``POST /orders``); ``path`` is for the log.
 
     >>> from ttg_async import ConflictError, ServerError
-    >>> decide_retry("POST", "/api/v3/orders", ServerError("boom", status=503)).retry
+    >>> decide_retry("POST", "/api/v3/orders", ServerError("boom", status=503), keyed=True).retry
     True
+    >>> decide_retry("POST", "/api/v3/carts", ServerError("boom", status=503)).retry
+    False
     >>> decide_retry("GET", "/api/v3/carts/c1", ConflictError("no", status=409))
     RetryDecision(retry=False, reason='409 ConflictError is never retried')
     """
-    kind = _request_kind(method, path)
+    kind = _request_kind(method, keyed)
     label = _label(error)
     if not isinstance(error, TTGError):
         # A bug, or an exception the transport failed to convert: retrying would hide it.
@@ -401,6 +406,7 @@ async def run_with_retries(
     request_id: str,
     timeout: float,
     gate: RateLimitGate,
+    keyed: bool = False,
 ) -> T:
     """Run ``attempt(budget)`` until it succeeds or the policy says stop; return its result.
 
@@ -517,7 +523,7 @@ async def run_with_retries(
             pause = min(max(0.0, last.retry_after), policy.max_retry_after)
             gate.close_until(loop.time() + pause)
 
-        verdict = decide_retry(method, path, last)
+        verdict = decide_retry(method, path, last, keyed=keyed)
         if not verdict.retry:
             raise stop(verdict.reason)
         if made >= policy.max_attempts:

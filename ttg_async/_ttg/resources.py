@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
 import msgspec
 
-from ttg_async._errors import GoneError, NotFoundError, ProviderCodeNotFoundError, TTGError
-from ttg_async._models import (
+from ttg_async._core.errors import GoneError, NotFoundError, TTGError
+from ttg_async._core.pagination import Page, Paginator, next_offset
+from ttg_async._ttg.errors import ProviderCodeNotFoundError
+from ttg_async._ttg.models import (
     Cart,
     CartItemInput,
     Contact,
@@ -24,8 +26,7 @@ from ttg_async._models import (
     Order,
     Pagination,
 )
-from ttg_async._pagination import Page, Paginator, next_offset
-from ttg_async._protocol import (
+from ttg_async._ttg.protocol import (
     RawResponse,
     decode_data,
     decode_list,
@@ -35,7 +36,7 @@ from ttg_async._protocol import (
 )
 
 if TYPE_CHECKING:
-    from ttg_async._client import TTGClient
+    from ttg_async._ttg.client import TTGClient
 
 __all__ = ["Carts", "Events", "Inventory", "Locations", "Occurrences", "Orders"]
 

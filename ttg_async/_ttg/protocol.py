@@ -13,18 +13,19 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import msgspec
 
-from ttg_async._config import ClientConfig
-from ttg_async._decoding import decoder_for
-from ttg_async._errors import APIError, RateLimitError, ResponseDecodeError, error_class_for
-from ttg_async._models import DataEnvelope, ListEnvelope, Pagination
-from ttg_async._retry import parse_retry_after
+from ttg_async._core.decoding import decoder_for
+from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
+from ttg_async._core.retry import parse_retry_after
+from ttg_async._core.transport import RawResponse, RequestSpec
+from ttg_async._ttg.config import ClientConfig
+from ttg_async._ttg.errors import error_class_for
+from ttg_async._ttg.models import DataEnvelope, ListEnvelope, Pagination
 
 __all__ = [
     "API_PREFIX",
@@ -69,30 +70,6 @@ def path(*segments: str) -> str:
         "/" + (segment if _PLAIN_SEGMENT.fullmatch(segment) else quote(segment, safe=""))
         for segment in segments
     )
-
-
-@dataclass(frozen=True, slots=True)
-class RequestSpec:
-    """Everything needed to send one call: every attempt of the call sends exactly this."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: Mapping[str, str]
-    body: bytes | None
-    request_id: str
-
-    def url(self, base_url: str) -> str:
-        return base_url + self.path
-
-
-@dataclass(frozen=True, slots=True)
-class RawResponse:
-    """What came back over the wire, before any interpretation."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
 
 
 def _query_value(value: object) -> str:

@@ -1,0 +1,101 @@
+"""One call, end to end, for any API: the rate-limit gate, the retry loop, one transport
+attempt per try, and the API's own decoder.
+
+An API client builds a :class:`RequestSpec` with its protocol (headers, path, body) and hands
+it here with a ``decode(raw, request_id)`` function that turns the answer into a model or
+raises the API's typed error. Every attempt of the call sends that same spec, so the
+``X-Request-ID`` (and an idempotency key, if the spec carries one) never changes between
+attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+import aiohttp
+
+from ttg_async._core.errors import ClientClosedError
+from ttg_async._core.retry import RateLimitGate, RetryPolicy, run_with_retries
+from ttg_async._core.transport import RawResponse, RequestSpec, Transport
+
+__all__ = ["IDEMPOTENCY_HEADER", "Decode", "Pipeline"]
+
+T = TypeVar("T")
+
+log: Final = logging.getLogger("ttg_async")
+
+#: A request carrying this header is "keyed": the server answers a repeat with the first
+#: attempt's result, so the retry table may send it again after a lost answer.
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+
+Decode = Callable[[RawResponse, str], T]
+
+
+class Pipeline:
+    """What a client and all its ``with_options`` views share: the transport and the gate.
+
+    >>> pipeline = Pipeline("https://api.example.com", 64, session=None)
+    >>> await pipeline.call(spec, decode, policy=RetryPolicy(), timeout=30.0)  # doctest: +SKIP
+    """
+
+    __slots__ = ("gate", "transport")
+
+    def __init__(
+        self, base_url: str, max_connections: int, session: aiohttp.ClientSession | None
+    ) -> None:
+        self.transport = Transport(base_url, max_connections, session)
+        self.gate = RateLimitGate()
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.closed
+
+    def check_open(self) -> None:
+        """Raise :class:`ClientClosedError` once the client has been closed."""
+        if self.transport.closed:
+            raise ClientClosedError("this client is closed; create a new one")
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    async def call(
+        self,
+        spec: RequestSpec,
+        decode: Decode[T],
+        *,
+        policy: RetryPolicy,
+        timeout: float,
+    ) -> T:
+        """Send ``spec`` until it succeeds or ``policy`` says stop; return ``decode``'s result."""
+        self.check_open()
+        transport = self.transport
+        deadline_at = (
+            None if policy.deadline is None else asyncio.get_running_loop().time() + policy.deadline
+        )
+
+        async def attempt(budget: float) -> T:
+            self.check_open()
+            raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %s (request_id=%s)",
+                    spec.method,
+                    spec.path,
+                    raw.status,
+                    spec.request_id,
+                )
+            return decode(raw, spec.request_id)
+
+        return await run_with_retries(
+            attempt,
+            policy=policy,
+            method=spec.method,
+            path=spec.path,
+            request_id=spec.request_id,
+            timeout=timeout,
+            gate=self.gate,
+            keyed=IDEMPOTENCY_HEADER in spec.headers,
+        )
