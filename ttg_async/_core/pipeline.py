@@ -68,8 +68,13 @@ class Pipeline:
         *,
         policy: RetryPolicy,
         timeout: float,
+        on_attempt: Callable[[], None] | None = None,
     ) -> T:
-        """Send ``spec`` until it succeeds or ``policy`` says stop; return ``decode``'s result."""
+        """Send ``spec`` until it succeeds or ``policy`` says stop; return ``decode``'s result.
+
+        ``on_attempt``, when given, is called as each attempt is about to be sent (a crawl
+        counts its requests, retries included, with it).
+        """
         self.check_open()
         transport = self.transport
         deadline_at = (
@@ -78,6 +83,8 @@ class Pipeline:
 
         async def attempt(budget: float) -> T:
             self.check_open()
+            if on_attempt is not None:
+                on_attempt()
             raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
