@@ -8,6 +8,7 @@ added later.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -34,6 +35,9 @@ class Page(Generic[T]):
     limit: int
     offset: int
     total: int
+    #: Set by APIs that say whether more pages follow (Ticket Buyback); it then decides the
+    #: walk, whatever ``total`` says. ``None`` for APIs that only give ``total`` (TTG).
+    has_more: bool | None = None
 
 
 def next_offset(page: Page[T]) -> int | None:
@@ -42,9 +46,18 @@ def next_offset(page: Page[T]) -> int | None:
     The documented rule is to add ``limit`` to ``offset`` until ``offset >= total``. An empty
     page also ends the walk, so a server whose ``total`` overstates what it holds cannot keep
     a caller looping forever.
+
+    A page that carries ``has_more`` is followed while ``has_more`` is true, even when
+    ``total`` disagrees; the next page starts after the items this one held, so a server that
+    sends fewer items than ``limit`` loses none of them.
+
+    >>> next_offset(Page(["a", "b"], limit=2, offset=0, total=1, has_more=True))
+    2
     """
     if not page.items or page.limit <= 0:
         return None
+    if page.has_more is not None:
+        return page.offset + len(page.items) if page.has_more else None
     following = page.offset + page.limit
     return following if following < page.total else None
 
@@ -81,6 +94,8 @@ class Paginator(Generic[T]):
     With ``concurrency > 1`` the first page is fetched alone (it tells ``total``); after that
     up to ``concurrency`` pages are in flight at once. Items still come out in server order,
     and at most ``concurrency`` pages are held in memory, whatever the size of the catalog.
+    Pages that carry ``has_more`` are walked one at a time, since only each page tells
+    whether another follows.
     """
 
     def __init__(
@@ -123,7 +138,7 @@ class Paginator(Generic[T]):
         async with aclosing(self._raw_pages()) as raw_pages:
             async for page in raw_pages:
                 if remaining is not None and len(page.items) >= remaining:
-                    yield Page(page.items[:remaining], page.limit, page.offset, page.total)
+                    yield dataclasses.replace(page, items=page.items[:remaining])
                     return
                 if remaining is not None:
                     remaining -= len(page.items)
@@ -133,13 +148,21 @@ class Paginator(Generic[T]):
         return None if self._max_items is None else self._offset + self._max_items
 
     async def _raw_pages(self) -> AsyncGenerator[Page[T], None]:
-        page = await self._fetch_page(self._offset, self._limit)
+        requested = self._offset
+        page = await self._fetch_page(requested, self._limit)
         yield page
-        if self._concurrency == 1:
+        # A has_more walk cannot plan pages ahead: only each page says whether another follows.
+        if self._concurrency == 1 or page.has_more is not None:
             following = next_offset(page)
             wanted_end = self._wanted_end()
-            while following is not None and (wanted_end is None or following < wanted_end):
-                page = await self._fetch_page(following, self._limit)
+            # An offset that does not move forward would fetch the same page forever.
+            while (
+                following is not None
+                and following > requested
+                and (wanted_end is None or following < wanted_end)
+            ):
+                requested = following
+                page = await self._fetch_page(requested, self._limit)
                 yield page
                 following = next_offset(page)
             return
