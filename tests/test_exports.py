@@ -40,6 +40,15 @@ PROMISED = {
     "VoucherLine",
     "ProtectionLine",
     "UnknownReceiptLine",
+    # Catalog crawl and rate-code comparison
+    "Crawl",
+    "CatalogRecord",
+    "CrawlStats",
+    "CrawlError",
+    "compare_tiers",
+    "TierComparison",
+    "TierRow",
+    "TierPrice",
     # Errors
     "TTGError",
     "ConfigurationError",

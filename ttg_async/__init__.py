@@ -29,6 +29,7 @@ from ttg_async._core.errors import (
 from ttg_async._core.pagination import Page, Paginator
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.client import TTGClient
+from ttg_async._ttg.crawl import CatalogRecord, Crawl, CrawlError, CrawlStats
 from ttg_async._ttg.errors import (
     CartExpiredError,
     InventoryExhaustedError,
@@ -64,6 +65,7 @@ from ttg_async._ttg.models import (
     Venue,
     VoucherLine,
 )
+from ttg_async._ttg.tiers import TierComparison, TierPrice, TierRow, compare_tiers
 
 __version__ = "0.1.0"
 
@@ -78,11 +80,15 @@ __all__ = [
     "CartExpiredError",
     "CartItem",
     "CartItemInput",
+    "CatalogRecord",
     "Category",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "Contact",
+    "Crawl",
+    "CrawlError",
+    "CrawlStats",
     "Event",
     "Extra",
     "FeeLine",
@@ -113,10 +119,14 @@ __all__ = [
     "TTGClient",
     "TTGError",
     "Ticket",
+    "TierComparison",
+    "TierPrice",
+    "TierRow",
     "TotalPriceMismatchError",
     "UnknownReceiptLine",
     "UnknownVariant",
     "Venue",
     "VoucherLine",
     "__version__",
+    "compare_tiers",
 ]

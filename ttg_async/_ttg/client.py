@@ -8,7 +8,9 @@ Resources only name a path, a query and a response type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TypeVar
 
@@ -16,9 +18,11 @@ import aiohttp
 
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
+from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
+from ttg_async._ttg.crawl import Crawl
 from ttg_async._ttg.protocol import build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
@@ -30,11 +34,13 @@ T = TypeVar("T")
 class _Shared:
     """What a client and all its :meth:`~TTGClient.with_options` views have in common."""
 
-    __slots__ = ("config", "pipeline")
+    __slots__ = ("config", "crawls", "pipeline")
 
     def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
         self.config = config
         self.pipeline = Pipeline(config.base_url, config.max_connections, session)
+        # Crawls still running when the client closes are stopped first.
+        self.crawls: weakref.WeakSet[Crawl] = weakref.WeakSet()
 
 
 class TTGClient:
@@ -95,6 +101,7 @@ class TTGClient:
         self._retry = retry
         self._timeout = timeout
         self._is_view = view
+        self._on_attempt: Callable[[], None] | None = None
         self.locations = Locations(self)
         self.events = Events(self)
         self.occurrences = Occurrences(self)
@@ -157,6 +164,50 @@ class TTGClient:
         view._init(self._shared, new_retry, new_timeout, view=True)
         return view
 
+    def crawl(
+        self,
+        location_ids: Iterable[str] | None = None,
+        *,
+        rate_codes: Iterable[str | None] = (None,),
+        inventory: bool = True,
+        concurrency: int = 16,
+        checkpoint: str | os.PathLike[str] | None = None,
+        page_size: int = MAX_LIMIT,
+    ) -> Crawl:
+        """Walk the catalog: locations, their events, occurrences and inventory, as records.
+
+        >>> crawl = ttg.crawl(rate_codes=[None, "MEMBERS"], checkpoint="catalog.ckpt")
+        >>> async for record in crawl:  # CatalogRecord(location, event, occurrence, ...)
+        ...     print(record.event.name, record.rate_code, len(record.items))
+        >>> print(crawl.stats.records, len(crawl.errors))
+
+        ``location_ids=None`` lists every location; ``rate_codes`` gives one record per
+        occurrence per code (``None`` is the default tier); ``inventory=False`` lists
+        occurrences only. ``concurrency`` caps the requests in flight across the whole crawl,
+        and the client's 429 gate pauses all of them. ``checkpoint`` is a file where finished
+        work is recorded, so that a new crawl with the same path skips it. Pages are as large
+        as the API allows (``page_size=1000``). Arguments are checked here, before any request;
+        see :class:`~ttg_async.Crawl` for the order of records, stopping and resuming.
+        """
+        crawl = Crawl(
+            self,
+            location_ids,
+            rate_codes=rate_codes,
+            inventory=inventory,
+            concurrency=concurrency,
+            checkpoint=checkpoint,
+            page_size=page_size,
+        )
+        self._shared.crawls.add(crawl)
+        return crawl
+
+    def _counting_view(self, on_attempt: Callable[[], None]) -> TTGClient:
+        """A view whose every HTTP attempt calls ``on_attempt`` first (a crawl's counter)."""
+        view = object.__new__(TTGClient)
+        view._init(self._shared, self._retry, self._timeout, view=True)
+        view._on_attempt = on_attempt
+        return view
+
     async def __aenter__(self) -> TTGClient:
         self._shared.pipeline.check_open()
         return self
@@ -172,6 +223,8 @@ class TTGClient:
     async def aclose(self) -> None:
         """Close the client's own HTTP session (not one passed in). Safe to call twice."""
         if not self._is_view:
+            for crawl in list(self._shared.crawls):
+                await crawl.aclose()
             await self._shared.pipeline.aclose()
 
     async def _request(
@@ -195,4 +248,6 @@ class TTGClient:
             body=body,
             extra_headers=extra_headers,
         )
-        return await shared.pipeline.call(spec, decode, policy=self._retry, timeout=self._timeout)
+        return await shared.pipeline.call(
+            spec, decode, policy=self._retry, timeout=self._timeout, on_attempt=self._on_attempt
+        )

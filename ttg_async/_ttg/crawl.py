@@ -1,0 +1,790 @@
+"""The catalog crawl: locations → events → occurrences → inventory, as one bounded stream.
+
+A crawl is a scheduler, not nested loops. Every unit of work (a page of locations, a page of a
+location's events, an event's occurrences, one occurrence's inventory at one rate code) is a
+job in one frontier, and a fixed pool of ``concurrency`` workers takes jobs from it, each
+worker sending one request at a time. So ``concurrency`` bounds the requests in flight across
+every level at once, and every request goes through the client's pipeline, where the
+client-wide 429 gate pauses them all.
+
+Workers prefer the deepest level (inventory, then occurrences, then event pages) and refill a
+level only when the one below it runs low, so the frontier stays a few pages wide whatever the
+catalog size. Records wait for the consumer in a buffer of at most ``4 × concurrency``: an
+inventory request starts only once it has a place there, so a consumer that stops pulling
+stops the crawl.
+
+Completion is tracked per unit (an occurrence at a rate code) and rolled up: an event is done
+when each of its units has been handed to the consumer *and* the consumer came back for more;
+a location is done when all its event pages are listed and all its events are done. Only
+finished locations, finished events of unfinished locations and finished units of unfinished
+events are written to the checkpoint, so the file stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+
+from ttg_async._core.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    ResponseDecodeError,
+    TTGError,
+)
+from ttg_async._core.pagination import MAX_LIMIT, Page, Paginator
+from ttg_async._ttg.errors import ProviderCodeNotFoundError
+from ttg_async._ttg.models import Event, InventoryItem, Location, Occurrence
+from ttg_async._ttg.resources import check_provider_code
+
+if TYPE_CHECKING:
+    from ttg_async._ttg.client import TTGClient
+
+__all__ = ["CatalogRecord", "Crawl", "CrawlError", "CrawlStats"]
+
+T = TypeVar("T")
+
+_Items: TypeAlias = list[InventoryItem] | ProviderCodeNotFoundError
+_Unit: TypeAlias = tuple[str, str | None]  # (occurrence id, rate code)
+
+_MAX_CONCURRENCY: Final = 256
+_CHECKPOINT_FORMAT: Final = "ttg_async crawl checkpoint"
+_CHECKPOINT_VERSION: Final = 1
+#: Ready records (and inventory requests that will become records) per unit of concurrency.
+_BUFFER_FACTOR: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRecord:
+    """One occurrence at one rate code, with everything around it.
+
+    ``location`` is a :class:`Location`, or its ID when the crawl was given ``location_ids``
+    and never listed locations. ``items`` is the inventory at ``rate_code`` (``None`` is the
+    default tier), or the :class:`ProviderCodeNotFoundError` the server answered for a code it
+    does not know on this event. A crawl made with ``inventory=False`` gives one record per
+    occurrence, with ``rate_code=None`` and ``items=[]``.
+
+    >>> async for record in ttg.crawl(rate_codes=[None, "MEMBERS"]):
+    ...     if isinstance(record.items, list):
+    ...         print(record.event.name, record.occurrence.starts_at, len(record.items))
+    """
+
+    location: Location | str
+    event: Event
+    occurrence: Occurrence
+    rate_code: str | None
+    items: _Items
+
+    @property
+    def location_id(self) -> str:
+        """The location's ID, whether the crawl listed locations or was given their IDs."""
+        return self.location if isinstance(self.location, str) else self.location.id
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlStats:
+    """Counts of one crawl so far; read ``crawl.stats`` at any time to draw progress.
+
+    ``locations``, ``events`` and ``occurrences`` count what this run listed (units a
+    checkpoint says are finished are not listed again, so not counted), ``records`` and
+    ``items`` what it handed out, ``requests`` the HTTP requests it sent (retries included),
+    ``errors`` the entries of ``crawl.errors``. ``elapsed`` is in seconds.
+
+    >>> print(f"{crawl.stats.records} records, {crawl.stats.requests} requests")
+    """
+
+    locations: int = 0
+    events: int = 0
+    occurrences: int = 0
+    records: int = 0
+    items: int = 0
+    requests: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlError:
+    """A unit of a crawl that failed; the crawl went on without it.
+
+    ``where`` names the unit by its IDs: ``locations`` (the location list),
+    ``location 3`` (its events; ``location 3 offset 1000`` for a later page),
+    ``event 1002`` (its occurrences), ``occurrence 200102`` (its default-tier inventory) or
+    ``occurrence 200102 rate_code vip``. ``error`` is what the last attempt raised.
+
+    >>> for failure in crawl.errors:
+    ...     print(failure.where, failure.error)
+    """
+
+    where: str
+    error: TTGError
+
+
+# -- bookkeeping -------------------------------------------------------------------------
+
+
+class _LocationState:
+    """A location being crawled: ``pending`` counts unlisted event pages and unfinished events."""
+
+    __slots__ = ("failed", "key", "location", "pending")
+
+    def __init__(self, location: Location | str) -> None:
+        self.location = location
+        self.key = location if isinstance(location, str) else location.id
+        self.pending = 0
+        self.failed = False
+
+
+class _EventState:
+    """An event being crawled: ``pending`` counts its occurrence listing and unfinished units."""
+
+    __slots__ = ("event", "failed", "location", "pending")
+
+    def __init__(self, location: _LocationState, event: Event) -> None:
+        self.location = location
+        self.event = event
+        self.pending = 1  # the occurrence listing itself
+        self.failed = False
+
+
+class _LocationPage:
+    __slots__ = ("offset",)
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+class _EventPage:
+    __slots__ = ("location", "offset")
+
+    def __init__(self, location: _LocationState, offset: int) -> None:
+        self.location = location
+        self.offset = offset
+
+
+class _Inventory:
+    __slots__ = ("code", "event", "occurrence")
+
+    def __init__(self, event: _EventState, occurrence: Occurrence, code: str | None) -> None:
+        self.event = event
+        self.occurrence = occurrence
+        self.code = code
+
+
+_Job: TypeAlias = _LocationPage | _EventPage | _EventState | _Inventory
+
+
+class _Checkpoint:
+    """What a checkpoint file says is finished, kept up to date as the crawl goes."""
+
+    def __init__(self, path: Path, params: dict[str, Any]) -> None:
+        self.path = path
+        self.params = params
+        self.locations: set[str] = set()
+        self.events: dict[str, set[str]] = {}  # location -> finished events
+        self.units: dict[str, set[_Unit]] = {}  # event -> finished units
+        self.note: Any = None
+        self.dirty = False
+
+    def load(self) -> None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read {self.path}: {exc}", field="checkpoint"
+            ) from None
+        try:
+            data = json.loads(raw)
+            if data.get("format") != _CHECKPOINT_FORMAT or data["version"] != _CHECKPOINT_VERSION:
+                raise ValueError("not a crawl checkpoint of this version")
+            params = data["params"]
+            locations = {str(x) for x in data["locations"]}
+            events = {str(k): {str(x) for x in v} for k, v in data["events"].items()}
+            units = {
+                str(k): {(str(o), None if c is None else str(c)) for o, c in v}
+                for k, v in data["units"].items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigurationError(
+                f"{self.path} is not a usable crawl checkpoint ({exc}); delete it to start over",
+                field="checkpoint",
+            ) from None
+        if params != self.params:
+            raise ConfigurationError(
+                f"{self.path} was written by a crawl with other arguments ({params}); use "
+                "another path, or delete it to start over",
+                field="checkpoint",
+            )
+        self.locations, self.events, self.units = locations, events, units
+        self.note = data.get("note")
+
+    def write(self, note: Any) -> None:
+        """Replace the file atomically: a reader sees the old state or the new, never half."""
+        data = {
+            "format": _CHECKPOINT_FORMAT,
+            "version": _CHECKPOINT_VERSION,
+            "params": self.params,
+            "locations": sorted(self.locations),
+            "events": {k: sorted(v) for k, v in self.events.items()},
+            "units": {k: sorted(v, key=_unit_key) for k, v in self.units.items()},
+            "note": note,
+        }
+        payload = json.dumps(data, separators=(",", ":")).encode()
+        directory = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(payload)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.dirty = False
+
+
+def _unit_key(unit: _Unit) -> tuple[str, str]:
+    return unit[0], "" if unit[1] is None else "\x00" + unit[1]
+
+
+def _where_unit(occurrence_id: str, code: str | None) -> str:
+    return (
+        f"occurrence {occurrence_id}"
+        if code is None
+        else f"occurrence {occurrence_id} rate_code {code}"
+    )
+
+
+def _is_unit_failure(exc: BaseException) -> bool:
+    """A failure that concerns one unit. Anything else (a bad key, a closed client) stops all."""
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        return False
+    return isinstance(exc, APIError | APIConnectionError | ResponseDecodeError)
+
+
+class _Stop(Exception):
+    """Raised inside the worker pool to end it; the error itself is in ``Crawl._fatal``."""
+
+
+def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+# -- the crawl -----------------------------------------------------------------------------
+
+
+class Crawl:
+    """A running (or not yet started) catalog crawl; made by :meth:`TTGClient.crawl`.
+
+    Iterate it once with ``async for``. Nothing is requested until then.
+
+    >>> crawl = ttg.crawl(rate_codes=[None, "MEMBERS"], concurrency=32, checkpoint="c.json")
+    >>> async for record in crawl:
+    ...     save(record)
+    >>> print(crawl.stats, crawl.errors)
+
+    **Order.** Records come out as soon as they are ready, in no fixed order: records of one
+    event are not necessarily together, and a rerun may order them differently. Each record
+    carries its location, event and occurrence, so none is needed to read another.
+
+    **Stopping.** Breaking out of the loop, cancelling the task that iterates, an error in
+    your loop body, :meth:`aclose` or closing the client all stop the crawl: every request in
+    flight is cancelled, and no task is left behind.
+
+    **Resuming.** With ``checkpoint=PATH``, the units whose records you have taken are
+    recorded there (atomically, about once a second and when the crawl stops). A record counts
+    as taken once your loop asks for the next one, or when the crawl ends normally. A new crawl
+    with the same path and arguments skips what is recorded, so, across any number of
+    interruptions, every record comes out at least once; the record your loop held when it
+    stopped comes out again. Failed units are never recorded: a resumed crawl tries them again.
+    """
+
+    def __init__(
+        self,
+        client: TTGClient,
+        location_ids: Iterable[str] | None = None,
+        *,
+        rate_codes: Iterable[str | None] = (None,),
+        inventory: bool = True,
+        concurrency: int = 16,
+        checkpoint: str | os.PathLike[str] | None = None,
+        page_size: int = MAX_LIMIT,
+    ) -> None:
+        self._ids = _check_location_ids(location_ids)
+        self._codes = _check_rate_codes(rate_codes) if inventory else [None]
+        if not isinstance(inventory, bool):
+            raise TypeError(f"inventory: must be a bool, not {type(inventory).__name__}")
+        self._inventory = inventory
+        self._concurrency = _check_int("concurrency", concurrency, 1, _MAX_CONCURRENCY)
+        self._page_size = _check_int("page_size", page_size, 1, MAX_LIMIT)
+        self._client = client._counting_view(self._count_request)
+        self._checkpoint: _Checkpoint | None = None
+        if checkpoint is not None:
+            if not isinstance(checkpoint, str | os.PathLike):
+                raise TypeError(
+                    f"checkpoint: must be a path or None, not {type(checkpoint).__name__}"
+                )
+            params: dict[str, Any] = {
+                "location_ids": self._ids,
+                "rate_codes": self._codes,
+                "inventory": inventory,
+            }
+            self._checkpoint = _Checkpoint(Path(checkpoint), params)
+            self._checkpoint.load()
+        #: Seconds between checkpoint writes while records are being taken.
+        self._checkpoint_interval = 1.0
+        #: Called before each checkpoint write; its JSON-able result is stored with it.
+        self._checkpoint_note: Callable[[], Any] | None = None
+
+        self.errors: list[CrawlError] = []
+        """Per-unit failures, in the order they happened (see :class:`CrawlError`)."""
+        self._started = False
+        self._finished = False
+        self._fatal: BaseException | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._t0: float | None = None
+        self._t1: float | None = None
+        self._last_write = 0.0
+        self._taken: tuple[_EventState, _Unit] | None = None
+        # counters
+        self._n_locations = 0
+        self._n_events = 0
+        self._n_occurrences = 0
+        self._n_records = 0
+        self._n_items = 0
+        self._n_requests = 0
+        self._events_total = 0
+        # the frontier, deepest level first
+        self._inventory_jobs: deque[_Inventory] = deque()
+        self._event_jobs: deque[_EventState] = deque()
+        self._page_jobs: deque[_EventPage] = deque()
+        self._location_jobs: deque[_LocationPage] = deque()
+        self._busy = 0
+        self._listing_events = 0  # event jobs in flight
+        self._listing_pages = 0  # event and location pages in flight
+        self._changed = asyncio.Event()
+        # ready records, and places for them
+        self._ready: deque[tuple[CatalogRecord, _EventState, _Unit]] = deque()
+        self._has_ready = asyncio.Event()
+        self._places = asyncio.Semaphore(_BUFFER_FACTOR * self._concurrency)
+
+    def __repr__(self) -> str:
+        state = "finished" if self._finished else "running" if self._started else "not started"
+        return (
+            f"<Crawl {state} concurrency={self._concurrency} rate_codes={self._codes!r} "
+            f"records={self._n_records} errors={len(self.errors)}>"
+        )
+
+    @property
+    def stats(self) -> CrawlStats:
+        """The counts so far (a snapshot; read it again for fresh numbers)."""
+        if self._t0 is None:
+            elapsed = 0.0
+        else:
+            elapsed = (self._t1 if self._t1 is not None else time.monotonic()) - self._t0
+        return CrawlStats(
+            locations=self._n_locations,
+            events=self._n_events,
+            occurrences=self._n_occurrences,
+            records=self._n_records,
+            items=self._n_items,
+            requests=self._n_requests,
+            errors=len(self.errors),
+            elapsed=elapsed,
+        )
+
+    @property
+    def _events_seen(self) -> int:
+        """Events announced by the first page of each location's list, for progress bars."""
+        return self._events_total
+
+    # -- the consumer's side ---------------------------------------------------------------
+
+    async def __aiter__(self) -> AsyncGenerator[CatalogRecord, None]:
+        if self._started:
+            raise RuntimeError("a crawl runs once; call ttg.crawl(...) again for a new one")
+        self._started = True
+        self._t0 = self._last_write = time.monotonic()
+        self._runner = asyncio.create_task(self._run(), name="ttg_async crawl")
+        try:
+            while True:
+                self._settle_taken()
+                while not self._ready:
+                    if self._finished:
+                        break
+                    self._has_ready.clear()
+                    await self._has_ready.wait()
+                if not self._ready:
+                    break
+                record, event, unit = self._ready.popleft()
+                self._places.release()
+                self._taken = (event, unit)
+                self._n_records += 1
+                if isinstance(record.items, list):
+                    self._n_items += len(record.items)
+                yield record
+            if self._fatal is not None:
+                raise self._fatal
+        finally:
+            await self._shutdown()
+            self._save(force=True)
+
+    async def aclose(self) -> None:
+        """Stop the crawl: cancel every request in flight and save the checkpoint."""
+        await self._shutdown()
+        self._save(force=True)
+
+    async def __aenter__(self) -> Crawl:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _shutdown(self) -> None:
+        runner = self._runner
+        if runner is not None and not runner.done():
+            runner.cancel()
+            # Wait for every worker to unwind; asyncio.wait() does not raise the runner's own
+            # CancelledError, while a cancellation of this task still reaches the caller.
+            await asyncio.wait({runner})
+        if self._t1 is None and self._t0 is not None:
+            self._t1 = time.monotonic()
+        self._finished = True
+
+    def _settle_taken(self) -> None:
+        """The record handed out last was dealt with: its unit is finished."""
+        if self._taken is None:
+            return
+        event, unit = self._taken
+        self._taken = None
+        if self._checkpoint is not None:
+            self._checkpoint.units.setdefault(event.event.id, set()).add(unit)
+            self._checkpoint.dirty = True
+        self._settle(event)
+        self._save()
+
+    def _save(self, *, force: bool = False) -> None:
+        checkpoint = self._checkpoint
+        if checkpoint is None or not self._started:
+            return
+        now = time.monotonic()
+        if not force and (
+            not checkpoint.dirty or now - self._last_write < self._checkpoint_interval
+        ):
+            return
+        self._last_write = now
+        note = self._checkpoint_note() if self._checkpoint_note is not None else checkpoint.note
+        checkpoint.write(note)
+
+    # -- completion roll-up ------------------------------------------------------------------
+
+    def _settle(self, event: _EventState) -> None:
+        """One piece of ``event`` is over; finish the event (and its location) when all are."""
+        event.pending -= 1
+        if event.pending:
+            return
+        checkpoint = self._checkpoint
+        location = event.location
+        if event.failed:
+            location.failed = True
+        elif checkpoint is not None:
+            checkpoint.units.pop(event.event.id, None)
+            checkpoint.events.setdefault(location.key, set()).add(event.event.id)
+            checkpoint.dirty = True
+        self._settle_location(location)
+
+    def _settle_location(self, location: _LocationState) -> None:
+        location.pending -= 1
+        if location.pending or location.failed:
+            return
+        checkpoint = self._checkpoint
+        if checkpoint is not None:
+            checkpoint.events.pop(location.key, None)
+            checkpoint.locations.add(location.key)
+            checkpoint.dirty = True
+
+    # -- the scheduler -------------------------------------------------------------------------
+
+    def _count_request(self) -> None:
+        self._n_requests += 1
+
+    async def _run(self) -> None:
+        try:
+            self._seed_frontier()
+            async with asyncio.TaskGroup() as group:
+                for index in range(self._concurrency):
+                    group.create_task(self._worker(), name=f"ttg_async crawl worker {index}")
+        except* _Stop:
+            pass  # _stop() has kept the error for the consumer
+        except* Exception as failed:
+            self._fatal = self._fatal or _first_leaf(failed)
+        finally:
+            self._finished = True
+            self._t1 = time.monotonic()
+            self._has_ready.set()
+
+    def _seed_frontier(self) -> None:
+        if self._ids is None:
+            self._location_jobs.append(_LocationPage(0))
+            return
+        for location_id in self._ids:
+            self._start_location(location_id)
+
+    def _start_location(self, location: Location | str) -> None:
+        state = _LocationState(location)
+        if self._checkpoint is not None and state.key in self._checkpoint.locations:
+            return
+        self._n_locations += 1
+        state.pending = 1  # the first page of its events
+        self._page_jobs.append(_EventPage(state, 0))
+
+    def _pick(self) -> _Job | None:
+        low = self._concurrency
+        # Refill a level before the one below runs dry, so workers are not left idle.
+        if self._event_jobs and len(self._inventory_jobs) < low and self._listing_events < 2:
+            return self._take_event()
+        if self._page_jobs and len(self._event_jobs) < low and not self._listing_pages:
+            self._listing_pages += 1
+            return self._page_jobs.popleft()
+        if self._inventory_jobs:
+            return self._inventory_jobs.popleft()
+        if self._event_jobs:
+            return self._take_event()
+        if self._page_jobs:
+            self._listing_pages += 1
+            return self._page_jobs.popleft()
+        if self._location_jobs and not self._listing_pages:
+            self._listing_pages += 1
+            return self._location_jobs.popleft()
+        return None
+
+    def _take_event(self) -> _EventState:
+        self._listing_events += 1
+        return self._event_jobs.popleft()
+
+    async def _worker(self) -> None:
+        while True:
+            job = self._pick()
+            if job is None:
+                if not self._busy:
+                    self._changed.set()  # wake the others: there is nothing left anywhere
+                    return
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            self._busy += 1
+            try:
+                await self._do(job)
+            finally:
+                self._busy -= 1
+                if isinstance(job, _EventState):
+                    self._listing_events -= 1
+                elif isinstance(job, _EventPage | _LocationPage):
+                    self._listing_pages -= 1
+                self._changed.set()
+
+    async def _do(self, job: _Job) -> None:
+        if isinstance(job, _Inventory):
+            await self._fetch_inventory(job)
+        elif isinstance(job, _EventState):
+            await self._list_occurrences(job)
+        elif isinstance(job, _EventPage):
+            await self._list_events(job)
+        else:
+            await self._list_locations(job)
+
+    def _failed(self, where: str, exc: BaseException) -> None:
+        if isinstance(exc, TTGError) and _is_unit_failure(exc):
+            self.errors.append(CrawlError(where, exc))
+            return
+        if isinstance(exc, TypeError | ValueError) and not isinstance(exc, TTGError):
+            # An ID from the server that no request can carry: that unit is lost, not the crawl.
+            error = ResponseDecodeError(f"unusable data from the server: {exc}", status=200)
+            self.errors.append(CrawlError(where, error))
+            return
+        if self._fatal is None:
+            self._fatal = exc
+        raise _Stop(str(exc)) from exc
+
+    async def _list_locations(self, job: _LocationPage) -> None:
+        where = "locations" if not job.offset else f"locations offset {job.offset}"
+        try:
+            page = await _first_page(
+                self._client.locations.list(
+                    limit=self._page_size, offset=job.offset, max_items=self._page_size
+                )
+            )
+        except Exception as exc:  # sorted by _failed: per unit, or fatal
+            self._failed(where, exc)
+            return
+        if page is None:
+            return
+        if not job.offset and page.items:
+            following = page.offset + page.limit
+            while following < page.total:
+                self._location_jobs.append(_LocationPage(following))
+                following += page.limit
+        for location in page.items:
+            self._start_location(location)
+
+    async def _list_events(self, job: _EventPage) -> None:
+        location = job.location
+        where = f"location {location.key}"
+        if job.offset:
+            where += f" offset {job.offset}"
+        try:
+            page = await _first_page(
+                self._client.events.list(
+                    location.key,
+                    limit=self._page_size,
+                    offset=job.offset,
+                    max_items=self._page_size,
+                )
+            )
+        except Exception as exc:  # sorted by _failed: per unit, or fatal
+            location.failed = True
+            self._failed(where, exc)
+            self._settle_location(location)
+            return
+        if page is not None:
+            if not job.offset and page.items:
+                self._events_total += page.total
+                following = page.offset + page.limit
+                while following < page.total:
+                    location.pending += 1
+                    self._page_jobs.append(_EventPage(location, following))
+                    following += page.limit
+            finished = set()
+            if self._checkpoint is not None:
+                finished = self._checkpoint.events.get(location.key, set())
+            for event in page.items:
+                if event.id in finished:
+                    continue
+                self._n_events += 1
+                location.pending += 1
+                self._event_jobs.append(_EventState(location, event))
+        self._settle_location(location)  # this page is listed
+
+    async def _list_occurrences(self, event: _EventState) -> None:
+        event_id = event.event.id
+        try:
+            occurrences = await self._client.occurrences.list(event_id)
+        except Exception as exc:  # sorted by _failed: per unit, or fatal
+            event.failed = True
+            self._failed(f"event {event_id}", exc)
+            self._settle(event)
+            return
+        self._n_occurrences += len(occurrences)
+        done: set[_Unit] = set()
+        if self._checkpoint is not None:
+            done = self._checkpoint.units.get(event_id, set())
+        fresh: list[tuple[Occurrence, str | None]] = [
+            (occurrence, code)
+            for occurrence in occurrences
+            for code in self._codes
+            if (occurrence.id, code) not in done
+        ]
+        event.pending += len(fresh)
+        if self._inventory:
+            for occurrence, code in fresh:
+                self._inventory_jobs.append(_Inventory(event, occurrence, code))
+        else:
+            for occurrence, code in fresh:
+                await self._places.acquire()  # a slow consumer holds the listing here
+                record = CatalogRecord(event.location.location, event.event, occurrence, code, [])
+                self._deliver(record, event, (occurrence.id, code))
+        self._settle(event)  # the listing itself is over
+
+    async def _fetch_inventory(self, job: _Inventory) -> None:
+        event, occurrence, code = job.event, job.occurrence, job.code
+        await self._places.acquire()
+        try:
+            items: _Items = await self._client.inventory.list(
+                event.event.id, occurrence.id, provider_code=code
+            )
+        except ProviderCodeNotFoundError as exc:
+            items = exc
+        except BaseException as exc:
+            self._places.release()
+            if not isinstance(exc, Exception):
+                raise
+            event.failed = True
+            self._failed(_where_unit(occurrence.id, code), exc)
+            self._settle(event)
+            return
+        record = CatalogRecord(event.location.location, event.event, occurrence, code, items)
+        self._deliver(record, event, (occurrence.id, code))
+
+    def _deliver(self, record: CatalogRecord, event: _EventState, unit: _Unit) -> None:
+        self._ready.append((record, event, unit))
+        self._has_ready.set()
+
+
+async def _first_page(paginator: Paginator[T]) -> Page[T] | None:
+    async with aclosing(paginator.pages()) as pages:
+        async for page in pages:
+            return page
+    return None
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _check_location_ids(location_ids: Iterable[str] | None) -> list[str] | None:
+    if location_ids is None:
+        return None
+    if isinstance(location_ids, str | bytes):
+        raise TypeError("location_ids: must be an iterable of IDs, not a single str")
+    ids: list[str] = []
+    for index, value in enumerate(location_ids):
+        if not isinstance(value, str):
+            raise TypeError(f"location_ids[{index}]: must be a str, not {type(value).__name__}")
+        if not value or value.strip() != value:
+            raise ValueError(
+                f"location_ids[{index}]: must be a non-empty string without surrounding spaces"
+            )
+        if value not in ids:
+            ids.append(value)
+    return ids
+
+
+def _check_rate_codes(rate_codes: Iterable[str | None]) -> list[str | None]:
+    if isinstance(rate_codes, str | bytes):
+        raise TypeError("rate_codes: must be an iterable of codes, not a single str")
+    codes: list[str | None] = []
+    for index, code in enumerate(rate_codes):
+        if code is not None:
+            check_provider_code(code, f"rate_codes[{index}]")
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise ValueError("rate_codes: must hold at least one code (None is the default tier)")
+    return codes
