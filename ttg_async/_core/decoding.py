@@ -8,6 +8,13 @@ value under the member's ``type`` key). If anything was rewritten, msgspec.conve
 job; its errors carry the same ``$.path`` as the decoder's. If nothing was, the original error
 was a real schema error and is raised as is.
 
+:meth:`TolerantDecoder.lenient` adds a second pass for answers that must not fail on their
+shape (see ``docs/contract.md``). A field with a default is not promised by the docs: when its
+value does not fit, the repair pass drops it from the builtins (so it takes its default) and
+converts again, until the body fits or the error lies on a path made only of promised fields,
+which is raised. A list is kept or dropped whole, never thinned, so no receipt loses a line
+silently. The strict fast path (``__call__``) is untouched by all this.
+
 >>> from ttg_async._ttg.models import ListEnvelope, Location
 >>> decode = decoder_for(ListEnvelope[Location])
 >>> decode(b'{"data": [{"id": "1", "name": "New York", "country": "US"}]}').data
@@ -16,13 +23,21 @@ was a real schema error and is raised as is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import re
+from collections.abc import Callable, Iterable
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
 
-__all__ = ["TolerantDecoder", "decoder_for", "register_fallback"]
+__all__ = [
+    "TolerantDecoder",
+    "decoder_for",
+    "error_path",
+    "register_fallback",
+    "warn_repaired",
+]
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -199,12 +214,13 @@ class TolerantDecoder(Generic[T]):
     'London'
     """
 
-    __slots__ = ("_strict", "_type", "_walk", "fallbacks")
+    __slots__ = ("_info", "_strict", "_type", "_walk", "fallbacks")
 
     def __init__(self, type_: Any) -> None:
         self._type: Any = type_
         self._strict: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
-        self._walk: _Walker | None = _compile(mi.type_info(type_), {})
+        self._info: mi.Type = mi.type_info(type_)
+        self._walk: _Walker | None = _compile(self._info, {})
         self.fallbacks = 0
 
     def __call__(self, body: bytes) -> T:
@@ -222,6 +238,141 @@ class TolerantDecoder(Generic[T]):
         self.fallbacks += 1
         result: T = msgspec.convert(raw, self._type)
         return result
+
+    def lenient(self, body: bytes) -> tuple[T, list[str]]:
+        """Decode ``body``, dropping fields the docs do not promise where they do not fit.
+
+        Returns the result and the JSON paths that were dropped (empty when the strict path
+        succeeded). Raises ``msgspec.ValidationError`` when a promised field (one without a
+        default) is missing or malformed, and ``msgspec.DecodeError`` when ``body`` is not
+        JSON, exactly as ``__call__`` does.
+
+        >>> from ttg_async._ttg.models import DataEnvelope, Occurrence
+        >>> decode = decoder_for(DataEnvelope[Occurrence])
+        >>> occ, dropped = decode.lenient(
+        ...     b'{"data": {"id": "1", "startsAt": "2026-03-15T19:30:00-05:00", "venue": 7}}')
+        >>> occ.data.venue, dropped
+        (None, ['$.data.venue'])
+        """
+        try:
+            return self(body), []
+        except msgspec.ValidationError as exc:
+            error = exc
+        raw = _raw_decoder.decode(body)
+        if self._walk is not None:
+            self._walk(raw)
+        dropped: list[str] = []
+        # Each round removes one key from ``raw``, so the loop ends; the cap only bounds the
+        # work a hostile body can cause.
+        for _ in range(_MAX_REPAIRS):
+            where = error_path(error)
+            holder = _droppable(self._info, raw, where)
+            if holder is None:
+                raise error
+            container, key = holder
+            del container[key]
+            dropped.append(where)
+            try:
+                result: T = msgspec.convert(raw, self._type)
+            except msgspec.ValidationError as exc:
+                error = exc
+            else:
+                return result, dropped
+        raise error
+
+
+_MAX_REPAIRS: Final = 10_000
+# `$.data[3].priceOptions[0]`: a field name after a dot, or an index in brackets. msgspec
+# writes a dict key as `[...]`, which we do not follow (no model keeps a dict of structs).
+_PATH_TOKEN: Final = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def error_path(error: msgspec.ValidationError) -> str:
+    """The ``$.path`` a msgspec validation error names (``$`` when it names none).
+
+    >>> error_path(msgspec.ValidationError("Expected `int`, got `str` - at `$.data.total`"))
+    '$.data.total'
+    """
+    text = str(error)
+    if " - at `" not in text:
+        return "$"
+    return text.rsplit(" - at `", 1)[1].rstrip("`")
+
+
+def _member_for(t: mi.UnionType, value: Any) -> mi.Type | None:
+    """The member of a union that a JSON value of this shape would be decoded as."""
+    for member in map(_unwrap, t.types):
+        if isinstance(member, mi.StructType) and type(value) is dict:
+            tag_field = member.tag_field
+            if tag_field is None or value.get(tag_field) == member.tag:
+                return member
+        elif isinstance(member, mi.ListType | mi.VarTupleType) and type(value) is list:
+            return member
+    return None
+
+
+def _droppable(info: mi.Type, raw: Any, where: str) -> tuple[dict[str, Any], str] | None:
+    """The deepest optional field on ``where``: its parent object and key, or ``None``.
+
+    ``None`` means every step of the path is promised (required), so the error stands.
+    """
+    if not where.startswith("$"):
+        return None
+    t, value = info, raw
+    found: tuple[dict[str, Any], str] | None = None
+    position = 1
+    while position < len(where):
+        token = _PATH_TOKEN.match(where, position)
+        if token is None:
+            break
+        position = token.end()
+        t = _unwrap(t)
+        if isinstance(t, mi.UnionType):
+            member = _member_for(t, value)
+            if member is None:
+                break
+            t = member
+        name, index = token.group(1), token.group(2)
+        if name is not None and isinstance(t, mi.StructType) and type(value) is dict:
+            field = next((f for f in t.fields if f.encode_name == name), None)
+            if field is None or name not in value:
+                break  # the tag field, or a key the error names but the body lacks
+            if not field.required:
+                found = (value, name)
+            t, value = field.type, value[name]
+        elif index is not None and isinstance(t, mi.ListType | mi.VarTupleType):
+            position_in_list = int(index)
+            if type(value) is not list or position_in_list >= len(value):
+                break
+            t, value = t.item_type, value[position_in_list]
+        else:
+            break
+    return found
+
+
+log: Final = logging.getLogger("ttg_async")
+_WARNED: set[tuple[str, str]] = set()
+_INDEX: Final = re.compile(r"\[\d+\]")
+
+
+def warn_repaired(what: str, paths: Iterable[str], request_id: str | None) -> None:
+    """Log one WARNING per (``what``, JSON path) per process for fields a repair dropped.
+
+    List indices are folded (``$.data[*].venue``), so a page of a thousand items with the
+    same odd field logs once, naming the first concrete path and the request ID.
+    """
+    for where in paths:
+        key = (what, _INDEX.sub("[*]", where))
+        if key in _WARNED:
+            continue
+        _WARNED.add(key)
+        log.warning(
+            "%s: the value at %s does not fit the documented schema and was dropped "
+            "(request_id=%s); pass strict=True to raise instead",
+            what,
+            where,
+            request_id,
+        )
 
 
 _DECODERS: dict[Any, TolerantDecoder[Any]] = {}
