@@ -56,6 +56,7 @@ PROMISED = {
     "APIConnectionError",
     "APITimeoutError",
     "ResponseDecodeError",
+    "CommittedWriteDecodeError",
     "APIError",
     "InvalidRequestError",
     "AuthenticationError",
@@ -104,6 +105,7 @@ def test_error_tree_matches_the_contract() -> None:
     assert issubclass(t.APITimeoutError, t.APIConnectionError)
     assert issubclass(t.APIConnectionError, t.TTGError)
     assert issubclass(t.ResponseDecodeError, t.TTGError)
+    assert issubclass(t.CommittedWriteDecodeError, t.ResponseDecodeError)
     for cls in (
         t.InvalidRequestError,
         t.AuthenticationError,

@@ -7,6 +7,7 @@
     ├── APIConnectionError            # network failure after retries
     │   └── APITimeoutError
     ├── ResponseDecodeError           # body is not JSON, or does not fit the schema (says where)
+    │   └── CommittedWriteDecodeError # a 2xx write (order placed, cart held) that cannot be read
     └── APIError                      # .status .type .code .message .param .details .request_id
         ├── InvalidRequestError       # 400
         ├── AuthenticationError       # 401
@@ -38,6 +39,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "ClientClosedError",
+    "CommittedWriteDecodeError",
     "ConfigurationError",
     "ConflictError",
     "GoneError",
@@ -118,11 +120,23 @@ class APITimeoutError(APIConnectionError):
     """An attempt, or the whole call's deadline, ran out of time."""
 
 
+#: How much of a body a :class:`ResponseDecodeError` keeps (64 KiB): enough to report what
+#: the server sent, bounded so a huge page cannot pin memory through a stored exception.
+MAX_ERROR_BODY = 64 * 1024
+
+
 class ResponseDecodeError(TTGError):
     """The response body was not JSON, or did not fit the expected schema.
 
     ``path`` names the place in the document that did not fit, such as
-    ``$.data[3].priceOptions[0].sellPrice``.
+    ``$.data[3].priceOptions[0].sellPrice`` (``None`` when the body is not JSON at all).
+    ``body`` holds the first :data:`MAX_ERROR_BODY` bytes the server sent (``body_truncated``
+    says whether there was more), so the answer can be reported as it was.
+
+    >>> try:
+    ...     order = await ttg.orders.get("ord_1")
+    ... except ResponseDecodeError as exc:
+    ...     print(exc.status, exc.path, exc.request_id, exc.body[:200])
     """
 
     def __init__(
@@ -132,10 +146,58 @@ class ResponseDecodeError(TTGError):
         status: int,
         path: str | None = None,
         request_id: str | None = None,
+        body: bytes | None = None,
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.status = status
         self.path = path
+        raw = body if body is not None else b""
+        self.body: bytes = raw[:MAX_ERROR_BODY]
+        self.body_truncated = len(raw) > MAX_ERROR_BODY
+
+
+class CommittedWriteDecodeError(ResponseDecodeError):
+    """A write the server committed (a 2xx) whose answer cannot be read: it did happen.
+
+    Raised by ``orders.create`` (the order was placed) and ``carts.create`` (the hold
+    exists) when even the promised fields of the answer (such as the ID) do not fit. It is
+    never retried, because repeating the write would buy or hold twice. ``resource`` is
+    ``"order"`` or ``"cart"``; ``resource_id`` is the ID when it could be read, else ``None``;
+    ``idempotency_key`` is the checkout's key; ``body``, ``status`` and ``request_id`` are
+    what the server answered. ``committed`` is always ``True``.
+
+    Do not place the order again. Fetch it instead: calling ``orders.create`` again with the
+    same key returns the order already made, and never makes a second one.
+
+    >>> try:
+    ...     order = await ttg.orders.create(cart.id, expected_total=cart.total, contact=buyer)
+    ... except CommittedWriteDecodeError as exc:
+    ...     log.error("order placed, answer unreadable: %r", exc.body)
+    ...     if exc.resource_id is not None:
+    ...         order = await ttg.orders.get(exc.resource_id)
+    ...     else:  # the same key returns the existing order (within 24 hours)
+    ...         order = await ttg.orders.create(cart.id, expected_total=cart.total,
+    ...                                         contact=buyer, idempotency_key=exc.idempotency_key)
+    """
+
+    committed = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        resource: str,
+        resource_id: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        body: bytes | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, path=path, request_id=request_id, body=body)
+        self.resource = resource
+        self.resource_id = resource_id
+        self.idempotency_key = idempotency_key
 
 
 class APIError(TTGError):
