@@ -14,5 +14,14 @@ See ``docs/sandbox.md`` for the rules it enforces, its controls and its faults.
 from ttg_async.sandbox._faults import Fault
 from ttg_async.sandbox._pricing import SEEDED_CODES, RetailerConfig
 from ttg_async.sandbox._sandbox import ROUTES, TEST_KEY, Sandbox
+from ttg_async.sandbox._wirelog import WireRecord
 
-__all__ = ["ROUTES", "SEEDED_CODES", "TEST_KEY", "Fault", "RetailerConfig", "Sandbox"]
+__all__ = [
+    "ROUTES",
+    "SEEDED_CODES",
+    "TEST_KEY",
+    "Fault",
+    "RetailerConfig",
+    "Sandbox",
+    "WireRecord",
+]

@@ -19,7 +19,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from ttg_async.sandbox._catalog import Catalog, Event, Occurrence
-from ttg_async.sandbox._faults import PROXY_502, Fault, FaultPlan
+from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan
 from ttg_async.sandbox._pricing import Pricing, RetailerConfig
 from ttg_async.sandbox._state import State
 from ttg_async.sandbox._wire import (
@@ -33,12 +33,14 @@ from ttg_async.sandbox._wire import (
     not_found,
     type_for_status,
 )
+from ttg_async.sandbox._wirelog import WireLog, WireRecord
 
 PREFIX: Final = "/api/v3"
 PLATFORMS: Final = frozenset({"ios", "android", "web", "api"})
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _JSON: Final = "application/json"
 RETAILER_KEY: Final = web.RequestKey("ttg_retailer", tuple)
+WIRE_KEY: Final = web.RequestKey("ttg_wire", WireRecord)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -94,7 +96,11 @@ def _abort(request: web.BaseRequest) -> None:
 
 
 def _truncate(request: web.BaseRequest, resp: web.Response, request_id: str) -> None:
-    """Send the full headers and half of the body, then close the connection."""
+    """Send the full headers and half of the body, then close the connection.
+
+    An answer without a body (``DELETE``'s 204) has nothing to cut, so half of its head is
+    sent instead: either way the client never gets a whole answer.
+    """
     transport = request.transport
     body = resp.body if isinstance(resp.body, bytes) else b""
     if transport is None:
@@ -105,7 +111,8 @@ def _truncate(request: web.BaseRequest, resp: web.Response, request_id: str) -> 
         f"Content-Length: {len(body)}\r\n"
         f"X-Request-ID: {request_id}\r\n\r\n"
     ).encode()
-    transport.write(head + body[: len(body) // 2])
+    sent = head + body[: len(body) // 2] if body else head[: len(head) // 2]
+    transport.write(sent)
     # close() flushes what was written, then sends FIN: the client sees a short body.
     transport.close()
 
@@ -159,14 +166,17 @@ class App:
         state: State,
         faults: FaultPlan,
         latency: dict[str, float],
-        paginate_occurrences: bool,
+        paginate_occurrences: int,
+        wire: WireLog | None = None,
     ) -> None:
         self.catalog = catalog
         self.pricing = pricing
         self.state = state
         self.faults = faults
         self.latency = latency
+        # 0: occurrences come in one answer; otherwise the page size when no limit is sent.
         self.paginate_occurrences = paginate_occurrences
+        self.wire = WireLog() if wire is None else wire
 
     def make(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -197,29 +207,51 @@ class App:
         if sent_id is not None:
             counters.attempts[sent_id] = counters.attempts.get(sent_id, 0) + 1
         request_id = echoable_request_id(sent_id) or f"req_{os.urandom(8).hex()}"
+        record = self.wire.open(route, sent_id, request.headers.get("Idempotency-Key"))
+        request[WIRE_KEY] = record
 
         fault = self.faults.pick(route) if self.faults.faults else None
-        if fault is not None and fault.kind == "reset_before":
+        kind = None if fault is None else fault.kind
+        record.fault = kind
+        if kind == "reset_before":
             _abort(request)
             return web.Response(status=204)  # never written: the transport is gone
         delay = self.latency.get(route, self.latency.get("*", 0.0))
-        if fault is not None and fault.kind == "slow":
+        if fault is not None and kind == "slow":
             delay += fault.delay
         if delay > 0:
             await asyncio.sleep(delay)
-        if fault is not None and fault.kind in ("status", "html_502"):
-            return self._fault_response(fault, request_id)
-
+            if request.transport is None:
+                # The client gave up while we dawdled: like a server that checks for a
+                # closed connection before it starts work, drop the request unhandled. So
+                # latency and "slow" never commit anything a client has stopped waiting for.
+                return web.Response(status=204)  # never written: the transport is gone
         resp: web.StreamResponse
+        if fault is not None and kind in ("status", "html_502"):
+            resp = self._fault_response(fault, request_id)
+            record.answered = resp.status
+            return resp
+
         if resource is None:
             resp = self._no_route(request)
         else:
             resp = self._check_headers(request) or await self._run(request, handler)
         resp.headers["X-Request-ID"] = request_id
-        if fault is not None and fault.kind == "reset_after_commit":
-            _abort(request)  # the work is done; only the answer is lost
-        elif fault is not None and fault.kind == "truncate" and isinstance(resp, web.Response):
+        record.handled = resp.status
+        if fault is None or kind not in AFTER_COMMIT:
+            record.answered = resp.status
+            return resp
+        # The work is done (or refused); now only the answer goes wrong.
+        if kind == "reset_after_commit":
+            _abort(request)
+        elif kind == "truncate" and isinstance(resp, web.Response):
             _truncate(request, resp, request_id)
+        elif kind in ("status_after_commit", "html_502_after_commit"):
+            resp = self._fault_response(fault, request_id)
+            record.answered = resp.status
+        elif kind == "slow_after_commit":
+            await asyncio.sleep(fault.delay)
+            record.answered = None if request.transport is None else resp.status
         return resp
 
     async def _run(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -264,7 +296,7 @@ class App:
         return _json(_static_error(404, "UNKNOWN_ROUTE", f"No route {request.path}."), 404)
 
     def _fault_response(self, fault: Fault, request_id: str) -> web.Response:
-        if fault.kind == "html_502":
+        if fault.kind in ("html_502", "html_502_after_commit"):
             # A proxy knows nothing of X-Request-ID, so none is echoed here.
             return web.Response(body=PROXY_502, status=502, content_type="text/html")
         headers = {"X-Request-ID": request_id}
@@ -352,7 +384,7 @@ class App:
                 out.append(view)
         if not self.paginate_occurrences:
             return _data(out)
-        limit = _int_param(q, "limit", 50, 1, 1000)
+        limit = _int_param(q, "limit", self.paginate_occurrences, 1, 1000)
         offset = _int_param(q, "offset", 0, 0)
         page = out[offset : offset + limit]
         pagination = {"limit": limit, "offset": offset, "total": len(out)}
@@ -380,6 +412,8 @@ class App:
         body = await _json_body(request)
         name, retailer = self._retailer(request)
         cart = self.state.create_cart(name, retailer, body.get("items"))
+        record = request[WIRE_KEY]
+        record.cart_id, record.created = cart.id, True
         return _data(self.state.cart_view(cart), 201)
 
     async def get_cart(self, request: web.Request) -> web.Response:
@@ -391,7 +425,10 @@ class App:
         return _data(self.state.cart_view(cart))
 
     async def delete_cart(self, request: web.Request) -> web.Response:
-        self.state.delete_cart(self._retailer(request)[0], request.match_info["cartId"])
+        cart_id = request.match_info["cartId"]
+        record = request[WIRE_KEY]
+        record.cart_id = cart_id
+        record.released = self.state.delete_cart(self._retailer(request)[0], cart_id)
         return web.Response(status=204)
 
     async def create_order(self, request: web.Request) -> web.Response:
@@ -416,10 +453,13 @@ class App:
             raise invalid("expectedTotal.amount", "amount must be an integer in minor units.")
         if not isinstance(currency, str) or len(currency) != 3:
             raise invalid("expectedTotal.currency", "currency must be an ISO 4217 code.")
+        record = request[WIRE_KEY]
+        record.cart_id = cart_id
         contact = _contact(body.get("contact"))
         name = self._retailer(request)[0]
         expected_money = {"amount": amount, "currency": currency}
         order, created = self.state.checkout(name, key, cart_id, expected_money, contact)
+        record.order_id, record.created = order.id, created
         return _json(order.encoded, 201 if created else 200)
 
     async def get_order(self, request: web.Request) -> web.Response:

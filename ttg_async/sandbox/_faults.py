@@ -6,9 +6,21 @@ import random
 from dataclasses import dataclass, field
 from typing import Final
 
-KINDS: Final = frozenset(
-    {"status", "html_502", "reset_before", "reset_after_commit", "slow", "truncate"}
+# Faults that strike before the request is handled: nothing changes on the server.
+BEFORE_HANDLING: Final = frozenset({"status", "html_502", "reset_before", "slow"})
+# Faults that strike after the handler has done its work (a cart held, an order placed, a
+# hold released): only the answer is lost, late or wrong. These are what a client's retry
+# decisions are really tested by.
+AFTER_COMMIT: Final = frozenset(
+    {
+        "status_after_commit",
+        "html_502_after_commit",
+        "reset_after_commit",
+        "slow_after_commit",
+        "truncate",
+    }
 )
+KINDS: Final = BEFORE_HANDLING | AFTER_COMMIT
 
 
 @dataclass(eq=False)
@@ -50,6 +62,11 @@ class Fault:
             raise ValueError("probability must be within [0, 1]")
         if self.kind == "status" and not 400 <= self.status <= 599:
             raise ValueError("a status fault needs a 4xx or 5xx status")
+        if self.kind == "status_after_commit" and not 500 <= self.status <= 599:
+            # A 4xx says the request was refused; after the work is done only a 5xx is honest.
+            raise ValueError("a status_after_commit fault needs a 5xx status")
+        if self.delay < 0:
+            raise ValueError("delay must be >= 0")
         self._rng = random.Random(self.seed)
 
     @property

@@ -15,6 +15,7 @@ from ttg_async.sandbox._faults import Fault, FaultPlan
 from ttg_async.sandbox._ids import parse_price_token
 from ttg_async.sandbox._pricing import DEFAULT_RETAILER, Pricing, RetailerConfig
 from ttg_async.sandbox._state import State
+from ttg_async.sandbox._wirelog import WireLog, WireRecord
 
 ROUTES: Final = (
     "GET /api/v3/locations",
@@ -50,6 +51,9 @@ class Sandbox:
     events are generated on demand. ``retailers`` (name -> :class:`RetailerConfig`) restricts
     which ``X-TT-Retailer`` values are accepted; ``None`` accepts any. ``start_date`` anchors
     the schedule (default: today, UTC); pass a fixed date for fully reproducible dates.
+    ``paginate_occurrences`` makes the occurrence list paginated (``True``: 50 a page unless
+    the client sends ``limit``; an int: that default page size). ``unprotected`` turns off the
+    guards that would hide a client's retry bugs (see :attr:`unprotected`).
     ``unknown_variant_type`` sends the extras of every occurrence (drinks, parking) with that
     ``_type`` instead of ``Extra``: a variant type clients do not know yet, as the docs warn
     may appear. Carts and orders treat them as extras still.
@@ -72,9 +76,10 @@ class Sandbox:
         events: int = 30,
         hold_seconds: float = 600.0,
         retailers: Mapping[str, RetailerConfig] | Iterable[str] | None = None,
-        paginate_occurrences: bool = False,
+        paginate_occurrences: bool | int = False,
         start_date: dt.date | None = None,
         unknown_variant_type: str | None = None,
+        unprotected: bool = False,
     ) -> None:
         if unknown_variant_type is not None and (
             not isinstance(unknown_variant_type, str)
@@ -84,6 +89,15 @@ class Sandbox:
             raise ValueError(
                 "unknown_variant_type: must be a non-empty str other than "
                 f"{', '.join(_KNOWN_VARIANT_TYPES)}, got {unknown_variant_type!r}"
+            )
+        if isinstance(paginate_occurrences, bool):
+            page_size = 50 if paginate_occurrences else 0
+        elif isinstance(paginate_occurrences, int) and 1 <= paginate_occurrences <= 1000:
+            page_size = paginate_occurrences
+        else:
+            raise ValueError(
+                "paginate_occurrences: must be a bool or a page size from 1 to 1000, "
+                f"got {paginate_occurrences!r}"
             )
         if retailers is not None and not isinstance(retailers, Mapping):
             retailers = {name: RetailerConfig() for name in retailers}
@@ -95,15 +109,18 @@ class Sandbox:
         self._pricing = Pricing(self._catalog, None if retailers is None else dict(retailers))
         self._state = State(self._catalog, self._pricing, 600.0)
         self.hold_seconds = hold_seconds  # validated by the setter
+        self.unprotected = unprotected
         self._faults = FaultPlan()
         self._latency: dict[str, float] = {}
+        self._wire = WireLog()
         self._app = App(
             self._catalog,
             self._pricing,
             self._state,
             self._faults,
             self._latency,
-            paginate_occurrences,
+            page_size,
+            self._wire,
         )
         self.base_url: str | None = None
         """Set while :meth:`serve` is running, e.g. ``"http://127.0.0.1:54321"``."""
@@ -202,6 +219,29 @@ class Sandbox:
             raise ValueError("hold_seconds must be positive")
         self._state.hold_seconds = float(seconds)
 
+    @property
+    def unprotected(self) -> bool:
+        """Whether the server-side guards that would hide a client's bug are off.
+
+        With ``unprotected=True`` only the ``Idempotency-Key`` replay stands between a client
+        and a duplicate: a cart that already has an order is checked out again under a new
+        key (a second order: a double charge, as a backend without that guard would do), and
+        a hold may oversell, so a second ``POST /carts`` that should never have been sent
+        places a second hold instead of being refused for stock. Tests of retry logic run
+        against it and count what the server did (:meth:`orders_for_cart`,
+        :meth:`orders_for_key`, :meth:`wire_log`). It can be switched at any time.
+
+        >>> sb = Sandbox(unprotected=True)
+        >>> sb.unprotected = False  # the normal rules again
+        """
+        return self._state.unprotected
+
+    @unprotected.setter
+    def unprotected(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"unprotected must be a bool, not {type(value).__name__}")
+        self._state.unprotected = value
+
     def now(self) -> dt.datetime:
         """The sandbox clock (real time plus everything passed to :meth:`advance`), UTC."""
         return dt.datetime.fromtimestamp(self._state.now(), dt.UTC)
@@ -294,12 +334,16 @@ class Sandbox:
     ) -> Fault:
         """Script a fault on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
 
-        Kinds: ``"status"`` (an error envelope with ``status``, and ``Retry-After`` if
-        given), ``"html_502"`` (a proxy's HTML page), ``"reset_before"`` (the connection is
-        reset before any work), ``"reset_after_commit"`` (the work is done, then the
-        connection is reset), ``"slow"`` (answer after ``delay`` seconds) and ``"truncate"``
-        (full headers, half the body). It hits the next ``times`` requests (default 1), or
-        each request with ``probability`` from an RNG seeded by ``seed``.
+        Before any work: ``"status"`` (an error envelope with ``status``, and
+        ``Retry-After`` if given), ``"html_502"`` (a proxy's HTML page), ``"reset_before"``
+        (the connection is reset) and ``"slow"`` (handled after ``delay`` seconds; dropped
+        unhandled if the client has gone by then). After the work is done (a cart held, an
+        order placed, a hold released), only the answer goes wrong:
+        ``"status_after_commit"`` (a 5xx ``status``), ``"html_502_after_commit"``,
+        ``"reset_after_commit"``, ``"slow_after_commit"`` (the answer ``delay`` seconds late)
+        and ``"truncate"`` (full headers, half the body; half the head when there is no
+        body). It hits the next ``times`` requests (default 1), or each request with
+        ``probability`` from an RNG seeded by ``seed``.
 
         >>> sb = Sandbox()
         >>> _ = sb.inject("GET /api/v3/locations", "status", status=429, retry_after=2, times=2)
@@ -333,11 +377,37 @@ class Sandbox:
         """The ids of the orders placed for a cart (more than one would be a double charge)."""
         return list(self._state.counters.orders_by_cart.get(cart_id, ()))
 
+    def orders_for_key(self, idempotency_key: str) -> list[str]:
+        """The ids of the orders placed under an ``Idempotency-Key`` (replays not counted)."""
+        return list(self._state.counters.orders_by_key.get(idempotency_key, ()))
+
     def attempts(self, request_id: str) -> int:
         """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""
         return self._state.counters.attempts.get(request_id, 0)
 
+    def wire_log(self, route: str | None = None) -> list[WireRecord]:
+        """Every request since the last :meth:`reset_counters`, oldest first, as sent.
+
+        Each :class:`WireRecord` holds the ``X-Request-ID`` and ``Idempotency-Key`` that
+        arrived, the fault that hit it, and what the handler did (the cart or order it made,
+        checked out or released). ``route`` keeps one route template. The log keeps the last
+        100,000 requests.
+
+        >>> sb = Sandbox()
+        >>> # after a checkout that was retried: one key over the wire, however many attempts
+        >>> keys = {r.idempotency_key for r in sb.wire_log("POST /api/v3/orders")}
+        """
+        records = self._wire.records
+        if route is None:
+            return list(records)
+        _check_route(route)
+        return [r for r in records if r.route == route]
+
     def reset_counters(self) -> None:
-        """Zero the request and attempt counters (orders per cart are kept)."""
+        """Zero the request and attempt counters and empty the wire log.
+
+        Orders per cart and per key are kept: they are the server's books, not counters.
+        """
         self._state.counters.requests.clear()
         self._state.counters.attempts.clear()
+        self._wire.clear()

@@ -62,6 +62,7 @@ class Counters:
     requests: dict[str, int] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     orders_by_cart: dict[str, list[str]] = field(default_factory=dict)
+    orders_by_key: dict[str, list[str]] = field(default_factory=dict)
 
 
 class State:
@@ -71,6 +72,10 @@ class State:
         self.catalog = catalog
         self.pricing = pricing
         self.hold_seconds = hold_seconds
+        # Off: only the Idempotency-Key replay stands between a client and a duplicate. A
+        # second order for a cart is placed, and a hold may oversell, so a client's bug shows
+        # up as a duplicate instead of being refused (see Sandbox(unprotected=True)).
+        self.unprotected = False
         self.clock_offset = 0.0
         self.held: dict[tuple[str, str], int] = {}
         self.touched: set[str] = set()  # occurrences with any hold or sale, ever
@@ -289,7 +294,7 @@ class State:
                 )
             requested = wanted.get(item.variant_id, 0) + qty
             avail = self.available(occ.id, item)
-            if requested > avail:
+            if requested > avail and not self.unprotected:
                 raise ApiError(
                     409,
                     "INVENTORY_EXHAUSTED",
@@ -321,10 +326,13 @@ class State:
         cart = self.carts.get(cart_id)
         return cart if cart is not None and cart.retailer == retailer else None
 
-    def delete_cart(self, retailer: str, cart_id: str) -> None:
+    def delete_cart(self, retailer: str, cart_id: str) -> bool:
+        """Release an active hold; whether there was one to release."""
         cart = self.visible_cart(retailer, cart_id)
         if cart is not None and cart.state == "active":
             self._release(cart, "deleted")
+            return True
+        return False
 
     def cart_view(self, cart: Cart) -> dict[str, Any]:
         """The cart priced now: a price change shows up here until the cart is ordered."""
@@ -394,7 +402,8 @@ class State:
             raise not_found("cart", cart_id, param="cartId")
         if cart.state == "expired":
             raise ApiError(410, "CART_EXPIRED", "The cart's hold has expired.", param="cartId")
-        if cart.state == "ordered":
+        again = cart.state == "ordered"
+        if again and not self.unprotected:
             raise ApiError(
                 409,
                 "CART_ALREADY_ORDERED",
@@ -402,6 +411,7 @@ class State:
                 param="cartId",
                 details={"orderId": cart.order_id},
             )
+        # Unprotected, a new key checks the same cart out again: a double charge, on purpose.
         view = self.cart_view(cart)
         if view["total"] != expected:
             raise ApiError(
@@ -411,15 +421,17 @@ class State:
                 param="expectedTotal",
                 details={"cartTotal": view["total"], "expectedTotal": expected},
             )
-        for line in cart.lines:
-            k = (cart.occ.id, line.item.variant_id)
-            self.held[k] -= line.quantity
-            self.sold[k] = self.sold.get(k, 0) + line.quantity
-        cart.state = "ordered"
-        cart.final = view
+        if not again:
+            for line in cart.lines:
+                k = (cart.occ.id, line.item.variant_id)
+                self.held[k] -= line.quantity
+                self.sold[k] = self.sold.get(k, 0) + line.quantity
+            cart.state = "ordered"
+            cart.final = view
         self._next_order += 1
         order_id = f"ord_{self._next_order:06d}"
-        cart.order_id = order_id
+        if not again:
+            cart.order_id = order_id
         body = {
             "id": order_id,
             "confirmationNumber": f"TTG-{self.catalog.seed % 1000:03d}{self._next_order:06d}",
@@ -436,6 +448,7 @@ class State:
         self.orders[order_id] = order
         self.keys[key] = (cart.id, order_id, now)
         self.counters.orders_by_cart.setdefault(cart.id, []).append(order_id)
+        self.counters.orders_by_key.setdefault(key, []).append(order_id)
         return order, True
 
     def _tickets(self, cart: Cart, item: dict[str, Any]) -> list[dict[str, Any]]:
