@@ -1,0 +1,116 @@
+"""Wire helpers every API's protocol uses: pure, no sockets, no event loop.
+
+Request IDs, percent-encoded paths, query pairs, case-blind header lookups, and turning a 2xx
+body into a model (or a :class:`ResponseDecodeError` that says where it stopped fitting).
+Each API's protocol module adds its own headers, envelope and error mapping on top.
+
+>>> quote_path("/v1", "events", "evt_1", "sections", "Club & Suites", "rows")
+'/v1/events/evt_1/sections/Club%20%26%20Suites/rows'
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Final, TypeVar
+from urllib.parse import quote
+
+import msgspec
+
+from ttg_async._core.errors import ResponseDecodeError
+
+__all__ = ["decode_body", "header", "new_request_id", "query_pairs", "quote_path"]
+
+T = TypeVar("T")
+
+# Unreserved characters need no quoting: most IDs and every fixed segment take this path.
+_PLAIN_SEGMENT: Final = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+def new_request_id() -> str:
+    """A fresh trace ID, ``req_<hex>``: one per call, sent unchanged on every attempt.
+
+    >>> new_request_id().startswith("req_")
+    True
+    """
+    return f"req_{secrets.token_hex(12)}"
+
+
+def quote_path(prefix: str, *segments: str) -> str:
+    """Join ``segments`` under ``prefix``, percent-encoding each one whole.
+
+    IDs are opaque and names hold spaces, ``&``, ``#`` or ``/``: no segment is trusted to be
+    URL-safe, so none can escape into another segment, the query or a fragment.
+
+    >>> quote_path("/api/v3", "events", "12/3")
+    '/api/v3/events/12%2F3'
+    """
+    return prefix + "".join(
+        "/" + (segment if _PLAIN_SEGMENT.fullmatch(segment) else quote(segment, safe=""))
+        for segment in segments
+    )
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def query_pairs(query: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """The query as ``(name, text)`` pairs; ``None`` values are left out, booleans are
+    ``true``/``false``.
+
+    >>> query_pairs({"limit": 20, "q": None, "flag": True})
+    (('limit', '20'), ('flag', 'true'))
+    """
+    return tuple(
+        (name, _query_value(value)) for name, value in (query or {}).items() if value is not None
+    )
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]``, case-blind even when ``headers`` is a plain dict.
+
+    >>> header({"x-request-id": "req_1"}, "X-Request-ID")
+    'req_1'
+    """
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def decode_body(
+    status: int,
+    body: bytes,
+    decode: Callable[[bytes], T],
+    *,
+    request_id: str | None,
+) -> T:
+    """Decode a success body, or raise :class:`ResponseDecodeError` naming where it failed.
+
+    ``path`` is msgspec's ``$.data[3].field`` for a body off the schema (``$`` for the document
+    itself) and ``None`` for a body that is not JSON at all.
+
+    >>> decode_body(200, b"[1]", msgspec.json.Decoder(list[int]).decode, request_id=None)
+    [1]
+    """
+    try:
+        return decode(body)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        # A mismatch at the top level carries no "- at" part: it is then the document root.
+        where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+        raise ResponseDecodeError(
+            f"response does not fit the schema: {text}",
+            status=status,
+            path=where,
+            request_id=request_id,
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise ResponseDecodeError(
+            f"response body is not valid JSON: {exc}", status=status, request_id=request_id
+        ) from None

@@ -1,0 +1,283 @@
+"""`BuybackClient`: configuration, tokens, and one call through the shared pipeline.
+
+Every call: take a token from the cache (fetched single-flight when due), build the request
+with the Buyback protocol (pure), and hand it to the core pipeline (gate, retry loop,
+transport, decode). A 401 on a call that carried a token means the server refused the token
+before doing anything, so the token is renewed once and the call replayed once, with the same
+``X-Request-ID``, whatever the method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import aiohttp
+
+from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
+from ttg_async._core.errors import AuthenticationError, ConfigurationError, TTGError
+from ttg_async._core.pipeline import Pipeline
+from ttg_async._core.retry import RetryPolicy
+from ttg_async._core.transport import RawResponse
+from ttg_async._core.wire import header, new_request_id
+from ttg_async.buyback._auth import TokenCache
+from ttg_async.buyback._config import BuybackConfig, resolve_buyback_config
+from ttg_async.buyback._errors import InvalidCredentialsError
+from ttg_async.buyback._models import Token
+from ttg_async.buyback._protocol import TOKEN_PATH, build_request, decode_token, token_body
+from ttg_async.buyback._resources import Events, Orders, Quotes, Rows, Sections
+
+__all__ = ["BuybackClient"]
+
+T = TypeVar("T")
+
+# A 401 with one of these codes (or none) refused the token, not the request: renew, replay.
+_TOKEN_REFUSED: Final = frozenset({"TOKEN_EXPIRED", "UNAUTHORIZED", None})
+
+
+class _Shared:
+    """What a client and all its ``with_options`` views share."""
+
+    __slots__ = ("config", "pipeline", "tokens")
+
+    def __init__(self, config: BuybackConfig, session: aiohttp.ClientSession | None) -> None:
+        self.config = config
+        self.pipeline = Pipeline(config.base_url, config.max_connections, session)
+        self.tokens = TokenCache()
+
+
+def _server_time(raw: RawResponse) -> datetime | None:
+    value = header(raw.headers, "Date")
+    if value is None:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class BuybackClient:
+    """An asyncio client for the Ticket Buyback partner API. Share one per process.
+
+    >>> async with BuybackClient("tbb_test_me", "secret", base_url=base_url) as tbb:
+    ...     event = (await tbb.events.list(q="arena", max_items=1).collect())[0]
+    ...     section = (await tbb.sections.list(event.event_id))[0]
+    ...     quote = await tbb.quotes.create(event.event_id, section.section_name, 2)
+    ...     order = await tbb.orders.create(
+    ...         quote.quote_id, delivery_type="pdf", delivery_deadline=deadline
+    ...     )
+    ...     print(order.transfer_email)
+
+    ``client_id`` and ``client_secret`` fall back to ``$TBB_CLIENT_ID`` and
+    ``$TBB_CLIENT_SECRET``, ``base_url`` to ``$TBB_BASE_URL`` and then the production URL.
+    Plain ``http://`` is refused except on loopback. Mistakes raise
+    :class:`~ttg_async.ConfigurationError` here, before any network call.
+    """
+
+    events: Events
+    sections: Sections
+    rows: Rows
+    quotes: Quotes
+    orders: Orders
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 64,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        config = resolve_buyback_config(
+            client_id=client_id,
+            client_secret=client_secret,
+            base_url=base_url,
+            timeout=timeout,
+            max_connections=max_connections,
+        )
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(
+                f"must be a RetryPolicy or None, not {type(retry).__name__}", field="retry"
+            )
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"must be an aiohttp.ClientSession or None, not {type(session).__name__}",
+                field="session",
+            )
+        self._init(_Shared(config, session), retry or RetryPolicy(), config.timeout, view=False)
+
+    def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
+        self._shared = shared
+        self._retry = retry
+        self._timeout = timeout
+        self._is_view = view
+        self.events = Events(self._call)
+        self.sections = Sections(self._call)
+        self.rows = Rows(self._call)
+        self.quotes = Quotes(self._call)
+        self.orders = Orders(self._call)
+
+    @property
+    def base_url(self) -> str:
+        """The server every call goes to."""
+        return self._shared.config.base_url
+
+    @property
+    def client_id(self) -> str:
+        """The partner's (public) client ID."""
+        return self._shared.config.client_id
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of calls made through this client (or view)."""
+        return self._retry
+
+    @property
+    def timeout(self) -> float:
+        """Seconds allowed for each attempt."""
+        return self._timeout
+
+    @property
+    def closed(self) -> bool:
+        return self._shared.pipeline.closed
+
+    def __repr__(self) -> str:
+        kind = "view of " if self._is_view else ""
+        return (
+            f"<BuybackClient {kind}client_id={self.client_id!r} client_secret='…' "
+            f"base_url={self.base_url!r}>"
+        )
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> BuybackClient:
+        """A light view with other per-call options; it shares the session and the token.
+
+        >>> once = tbb.with_options(retry=RetryPolicy.disabled(), timeout=5.0)
+        >>> await once.events.get("evt_1001")
+
+        Closing a view does nothing: the session belongs to the client it came from.
+        """
+        new_retry = self._retry
+        if not isinstance(retry, NotGiven):
+            if not isinstance(retry, RetryPolicy):
+                raise ConfigurationError(
+                    f"must be a RetryPolicy, not {type(retry).__name__}", field="retry"
+                )
+            new_retry = retry
+        new_timeout = self._timeout
+        if not isinstance(timeout, NotGiven):
+            new_timeout = check_timeout(timeout)
+        view = object.__new__(BuybackClient)
+        view._init(self._shared, new_retry, new_timeout, view=True)
+        return view
+
+    async def __aenter__(self) -> BuybackClient:
+        try:
+            self._shared.pipeline.check_open()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop a token request in flight and close the client's own session (not one passed
+        in). Safe to call twice; a view's ``aclose`` does nothing."""
+        if not self._is_view:
+            try:
+                await self._shared.tokens.aclose()
+            finally:
+                await self._shared.pipeline.aclose()
+
+    # -- the pipeline ----------------------------------------------------------------------
+    async def _fetch_token(self, policy: RetryPolicy) -> tuple[Token, datetime | None]:
+        config = self._shared.config
+        spec = build_request(
+            "POST",
+            TOKEN_PATH,
+            token=None,
+            body=token_body(config.client_id, config.client_secret),
+        )
+        server_now: list[datetime | None] = [None]
+
+        def decode(raw: RawResponse, request_id: str) -> Token:
+            server_now[0] = _server_time(raw)
+            return decode_token(raw.status, raw.headers, raw.body, request_id=request_id)
+
+        try:
+            token = await self._shared.pipeline.call(
+                spec, decode, policy=policy, timeout=self._timeout
+            )
+        except TTGError as exc:
+            # Asking for a token changes nothing that matters: the caller's own request was
+            # never sent, so its outcome is known.
+            exc.outcome_unknown = False
+            raise
+        return token, server_now[0]
+
+    async def _call(
+        self,
+        method: str,
+        request_path: str,
+        decode: Callable[[RawResponse, str], T],
+        *,
+        query: Mapping[str, object] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> T:
+        pipeline = self._shared.pipeline
+        pipeline.check_open()
+        tokens = self._shared.tokens
+        loop = asyncio.get_running_loop()
+        policy = self._retry
+        ends_at = None if policy.deadline is None else loop.time() + policy.deadline
+        request_id = new_request_id()
+
+        def remaining_policy() -> RetryPolicy:
+            # The call's deadline covers the token request and the replay too.
+            if ends_at is None:
+                return policy
+            left = ends_at - loop.time()
+            return dataclasses.replace(policy, deadline=max(left, 0.001))
+
+        async def fetch() -> tuple[Token, datetime | None]:
+            return await self._fetch_token(remaining_policy())
+
+        token = await tokens.token(fetch)
+        for replay in (False, True):
+            spec = build_request(
+                method, request_path, token=token, query=query, body=body, request_id=request_id
+            )
+            try:
+                return await pipeline.call(
+                    spec, decode, policy=remaining_policy(), timeout=self._timeout
+                )
+            except AuthenticationError as exc:
+                if (
+                    replay
+                    or exc.status != 401
+                    or isinstance(exc, InvalidCredentialsError)
+                    or exc.code not in _TOKEN_REFUSED
+                ):
+                    raise
+            # Renewed outside the except block, so a token error is not chained to the 401.
+            token = await tokens.renew(token, fetch)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,240 @@
+"""msgspec Structs for the Ticket Buyback wire objects, and their envelopes.
+
+Wire names are snake_case, exactly as the API sends them, so no renaming happens. Unknown
+fields are ignored, enum-like fields (``status``, ``delivery_type``) are plain ``str`` so a new
+value never breaks decoding, and every field the docs do not promise is optional.
+
+>>> import msgspec
+>>> msgspec.json.decode(b'{"section_id": "s1", "section_name": "Club & Suites"}', type=Section)
+Section(section_id='s1', section_name='Club & Suites', section_name_display=None)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar
+
+import msgspec
+
+__all__ = [
+    "BuybackDataEnvelope",
+    "BuybackEvent",
+    "BuybackListEnvelope",
+    "BuybackModel",
+    "BuybackOrder",
+    "BuybackPagination",
+    "BuybackPerformer",
+    "BuybackVenue",
+    "Meta",
+    "Quote",
+    "QuoteEvent",
+    "Row",
+    "Section",
+    "Token",
+]
+
+T = TypeVar("T")
+
+#: A timestamp that must carry an offset: a naive one is a decode error, not a silent guess.
+AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class BuybackModel(msgspec.Struct, kw_only=True, frozen=True):
+    """The base of every Buyback model: keyword-only, frozen, snake_case on the wire.
+
+    >>> class Thing(BuybackModel, kw_only=True, frozen=True):
+    ...     thing_id: str
+    >>> msgspec.json.encode(Thing(thing_id="t1"))
+    b'{"thing_id":"t1"}'
+    """
+
+
+class BuybackVenue(BuybackModel, kw_only=True, frozen=True):
+    """Where an event takes place.
+
+    >>> BuybackVenue(venue_id="v1", venue_name="Arena").city is None
+    True
+    """
+
+    venue_id: str
+    venue_name: str
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+
+
+class BuybackPerformer(BuybackModel, kw_only=True, frozen=True):
+    """A performer (artist, team) of an event.
+
+    >>> BuybackPerformer(performer_id="p1", performer_name="The Band").performer_name
+    'The Band'
+    """
+
+    performer_id: str
+    performer_name: str
+
+
+class BuybackEvent(BuybackModel, kw_only=True, frozen=True):
+    """An event partners can buy tickets back for.
+
+    ``event_datetime_utc`` is timezone-aware; ``event_datetime_local`` is the wall-clock time
+    at the venue (in ``event_timezone``), naive unless the server adds an offset.
+
+    >>> async for event in tbb.events.list(q="jazz"):
+    ...     print(event.event_id, event.event_name, event.event_datetime_utc)
+    """
+
+    event_id: str
+    event_name: str
+    event_datetime_utc: AwareDatetime
+    event_datetime_local: datetime | None = None
+    event_timezone: str | None = None
+    venue: BuybackVenue | None = None
+    performers: list[BuybackPerformer] = []
+    category: str | None = None
+    status: str | None = None
+
+
+class Section(BuybackModel, kw_only=True, frozen=True):
+    """A section of an event's venue. Pass ``section_name`` to rows and quotes.
+
+    >>> for section in await tbb.sections.list("evt_1001"):
+    ...     print(section.section_name_display or section.section_name)
+    """
+
+    section_id: str
+    section_name: str
+    section_name_display: str | None = None
+
+
+class Row(BuybackModel, kw_only=True, frozen=True):
+    """A row of a section. Pass ``row_name`` to ``quotes.create`` to quote one row.
+
+    >>> rows = await tbb.rows.list("evt_1001", "Club & Suites")
+    >>> rows[0].row_name
+    'A'
+    """
+
+    row_name: str
+    row_name_display: str | None = None
+    available_quantity: int | None = None
+
+
+class QuoteEvent(BuybackModel, kw_only=True, frozen=True):
+    """The event a quote is for, as the quote repeats it (fields may be partial).
+
+    >>> quote.event.event_id  # doctest: +SKIP
+    'evt_1001'
+    """
+
+    event_id: str | None = None
+    event_name: str | None = None
+    event_datetime_utc: AwareDatetime | None = None
+
+
+class Quote(BuybackModel, kw_only=True, frozen=True):
+    """A price for a seat and quantity, good until ``expires_at``. One quote makes one order.
+
+    Prices are ``Decimal`` amounts in ``currency``'s major units.
+
+    >>> quote = await tbb.quotes.create("evt_1001", "Floor A", 2, row_name="C")
+    >>> quote.quote_id, quote.total_price, quote.expires_at
+    """
+
+    quote_id: str
+    status: str
+    expires_at: AwareDatetime
+    event: QuoteEvent | None = None
+    section_name: str | None = None
+    row_name: str | None = None
+    quantity: int | None = None
+    price_per_ticket: Decimal | None = None
+    total_price: Decimal | None = None
+    currency: str | None = None
+    created_at: AwareDatetime | None = None
+
+
+class BuybackOrder(BuybackModel, kw_only=True, frozen=True):
+    """A confirmed order. Your customer transfers the tickets to ``transfer_email``.
+
+    >>> order = await tbb.orders.create(
+    ...     quote.quote_id, delivery_type="mobile_transfer", delivery_deadline=deadline
+    ... )
+    >>> order.transfer_email
+    """
+
+    order_id: str
+    status: str
+    transfer_email: str
+    quote_id: str | None = None
+    delivery_type: str | None = None
+    delivery_deadline: AwareDatetime | None = None
+    quantity: int | None = None
+    total_price: Decimal | None = None
+    currency: str | None = None
+    created_at: AwareDatetime | None = None
+
+
+class Token(BuybackModel, kw_only=True, frozen=True):
+    """The answer of ``POST /v1/auth/token`` (private: the client manages tokens itself)."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_at: AwareDatetime | None = None
+    expires_in: float | None = None
+    scope: str | None = None
+
+    def __repr__(self) -> str:
+        # The token is a credential: never show it.
+        return f"Token(token_type={self.token_type!r}, expires_at={self.expires_at!r})"
+
+
+class Meta(BuybackModel, kw_only=True, frozen=True):
+    """The ``meta`` object of every answer."""
+
+    request_id: str | None = None
+    timestamp: AwareDatetime | None = None
+
+
+class BuybackPagination(BuybackModel, kw_only=True, frozen=True):
+    """The ``pagination`` object of a list answer. ``has_more`` decides whether to go on."""
+
+    total: int | None = None
+    limit: int | None = None
+    offset: int | None = None
+    has_more: bool | None = None
+
+
+class BuybackDataEnvelope(BuybackModel, Generic[T], kw_only=True, frozen=True):
+    """``{success, data, meta}``."""
+
+    data: T
+    success: bool = True
+    meta: Meta | None = None
+
+
+class BuybackListEnvelope(BuybackModel, Generic[T], kw_only=True, frozen=True):
+    """``{success, data: [...], pagination, meta}``."""
+
+    data: list[T]
+    success: bool = True
+    pagination: BuybackPagination | None = None
+    meta: Meta | None = None
+
+
+class BuybackErrorBody(msgspec.Struct, kw_only=True):
+    """The ``error`` object of a failed answer (private)."""
+
+    code: str | None = None
+    message: str | None = None
+    # Loose on purpose: an odd details shape must not cost the caller the code.
+    details: Any = None
+
+
+class BuybackErrorEnvelope(msgspec.Struct, kw_only=True):
+    """``{success: false, error, meta}`` (private)."""
+
+    error: BuybackErrorBody
+    meta: Any = None

@@ -1,0 +1,254 @@
+"""The Ticket Buyback wire protocol as pure functions: no sockets, no event loop.
+
+Requests carry ``Authorization: Bearer <token>`` and an ``X-Request-ID``; answers come in the
+envelope ``{success, data, meta{request_id, timestamp}}``, lists add ``pagination{total, limit,
+offset, has_more}``, and errors are ``{success: false, error{code, message, details}, meta}``.
+
+>>> spec = build_request("GET", path("events", "evt_1001"), token="tok")
+>>> spec.path, spec.headers["Authorization"][:6]
+('/v1/events/evt_1001', 'Bearer')
+>>> from ttg_async.buyback._models import Row
+>>> decode_data(200, {}, b'{"success": true, "data": {"row_name": "A"}}', Row, request_id=None)
+Row(row_name='A', row_name_display=None, available_quantity=None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+import msgspec
+
+from ttg_async._core.decoding import decoder_for
+from ttg_async._core.errors import APIError, RateLimitError
+from ttg_async._core.pagination import Page
+from ttg_async._core.retry import parse_retry_after
+from ttg_async._core.transport import RequestSpec
+from ttg_async._core.wire import decode_body, header, new_request_id, query_pairs, quote_path
+from ttg_async.buyback._errors import buyback_error_class
+from ttg_async.buyback._models import (
+    BuybackDataEnvelope,
+    BuybackErrorBody,
+    BuybackErrorEnvelope,
+    BuybackListEnvelope,
+    BuybackPagination,
+    Token,
+)
+
+__all__ = [
+    "API_PREFIX",
+    "TOKEN_PATH",
+    "USER_AGENT",
+    "build_request",
+    "decode_data",
+    "decode_list",
+    "decode_token",
+    "error_from_response",
+    "page_from",
+    "path",
+    "token_body",
+]
+
+T = TypeVar("T")
+
+API_PREFIX: Final = "/v1"
+TOKEN_PATH: Final = "/v1/auth/token"
+USER_AGENT: Final = "ttg-async/0.1.0 (buyback)"
+
+_BASE_HEADERS: Final = {"Accept": "application/json", "User-Agent": USER_AGENT}
+_encoder: Final = msgspec.json.Encoder()
+
+
+def path(*segments: str) -> str:
+    """Join path segments under ``/v1``, percent-encoding each (section names hold spaces,
+    ``&`` and ``#``).
+
+    >>> path("events", "evt_1", "sections", "Box #5", "rows")
+    '/v1/events/evt_1/sections/Box%20%235/rows'
+    """
+    return quote_path(API_PREFIX, *segments)
+
+
+def build_request(
+    method: str,
+    request_path: str,
+    *,
+    token: str | None,
+    query: Mapping[str, object] | None = None,
+    body: Mapping[str, Any] | None = None,
+    request_id: str | None = None,
+) -> RequestSpec:
+    """Build one call's request: the bearer token (``None`` for the token request itself),
+    a trace ID, and a JSON body when one is given.
+
+    >>> build_request("POST", "/v1/quotes", token="t", body={"quantity": 2}).body
+    b'{"quantity":2}'
+    """
+    rid = request_id or new_request_id()
+    headers = dict(_BASE_HEADERS)
+    headers["X-Request-ID"] = rid
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = _encoder.encode(body)
+    return RequestSpec(method, request_path, query_pairs(query), headers, data, rid)
+
+
+def token_body(client_id: str, client_secret: str) -> dict[str, str]:
+    """The body of ``POST /v1/auth/token`` (it holds the secret: never log it)."""
+    return {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "grant_type": "client_credentials",
+    }
+
+
+_error_decoder: Final = msgspec.json.Decoder(BuybackErrorEnvelope)
+
+
+def _meta_request_id(meta: Any) -> str | None:
+    if isinstance(meta, dict):
+        value = meta.get("request_id")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    request_id: str | None,
+    now: datetime | None = None,
+) -> APIError:
+    """Turn an error answer into its :class:`APIError` subclass (not raised): by code, then
+    status. ``request_id`` comes from ``meta``, else the ``X-Request-ID`` header, else the one
+    sent. A body that is not the envelope (a proxy's HTML 502) gets the class of its status.
+
+    >>> body = b'{"success": false, "error": {"code": "QUOTE_EXPIRED", "message": "gone"},'
+    >>> body += b' "meta": {"request_id": "r-1"}}'
+    >>> err = error_from_response(422, {}, body, request_id="req_x")
+    >>> type(err).__name__, err.request_id
+    ('QuoteExpiredError', 'r-1')
+    """
+    meta: Any = None
+    try:
+        envelope = _error_decoder.decode(body)
+        err, meta = envelope.error, envelope.meta
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        content_type = header(headers, "Content-Type") or "no content type"
+        err = BuybackErrorBody(
+            message=f"HTTP {status} with a body that is not a Buyback error ({content_type})"
+        )
+    rid = _meta_request_id(meta) or header(headers, "X-Request-ID") or request_id
+    details = err.details if isinstance(err.details, dict) else None
+    cls = buyback_error_class(status, err.code)
+    fields: dict[str, Any] = {
+        "status": status,
+        "code": err.code,
+        "details": details,
+        "request_id": rid,
+        "headers": dict(headers),
+    }
+    message = err.message or f"HTTP {status}"
+    if issubclass(cls, RateLimitError):
+        retry_after = parse_retry_after(
+            header(headers, "Retry-After"), now=now or datetime.now(UTC)
+        )
+        return cls(message, retry_after=retry_after, **fields)
+    return cls(message, **fields)
+
+
+class _Success(msgspec.Struct):
+    success: Any = True
+    meta: Any = None
+
+
+_success_decoder: Final = msgspec.json.Decoder(_Success)
+
+
+def _decode(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    decode: Callable[[bytes], Any],
+    request_id: str | None,
+) -> Any:
+    if not 200 <= status < 300:
+        raise error_from_response(status, headers, body, request_id=request_id)
+    rid = header(headers, "X-Request-ID") or request_id
+    result = decode_body(status, body, decode, request_id=rid)
+    if result.success is False:
+        # A 2xx that says it failed is an error all the same.
+        raise error_from_response(status, headers, body, request_id=request_id)
+    return result
+
+
+# Building `BuybackDataEnvelope[X]` costs about as much as decoding a small body: once per type.
+_DATA: dict[Any, Callable[[bytes], Any]] = {}
+_LIST: dict[Any, Callable[[bytes], Any]] = {}
+
+
+def decode_data(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    type_: type[T],
+    *,
+    request_id: str | None,
+) -> T:
+    """Decode ``{success, data, meta}`` into ``type_``, or raise the answer's typed error."""
+    decode = _DATA.get(type_)
+    if decode is None:
+        decode = _DATA[type_] = decoder_for(BuybackDataEnvelope[type_])  # type: ignore[valid-type]
+    envelope: BuybackDataEnvelope[T] = _decode(status, headers, body, decode, request_id)
+    return envelope.data
+
+
+def decode_list(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    type_: type[T],
+    *,
+    request_id: str | None,
+) -> tuple[list[T], BuybackPagination | None]:
+    """Decode a list answer; ``pagination`` is ``None`` when the answer has none."""
+    decode = _LIST.get(type_)
+    if decode is None:
+        decode = _LIST[type_] = decoder_for(BuybackListEnvelope[type_])  # type: ignore[valid-type]
+    envelope: BuybackListEnvelope[T] = _decode(status, headers, body, decode, request_id)
+    return envelope.data, envelope.pagination
+
+
+def decode_token(
+    status: int, headers: Mapping[str, str], body: bytes, *, request_id: str | None
+) -> Token:
+    """Decode the token answer, or raise its typed error (``InvalidCredentialsError``...)."""
+    return decode_data(status, headers, body, Token, request_id=request_id)
+
+
+def page_from(
+    items: list[T], pagination: BuybackPagination | None, *, limit: int, offset: int
+) -> Page[T]:
+    """The page as the paginator walks it: at the offset asked for, ``has_more`` deciding.
+
+    No ``pagination`` object means a complete answer (``has_more`` false). A missing
+    ``has_more`` falls back to ``total``.
+
+    >>> page_from(["a"], BuybackPagination(total=1, has_more=True), limit=1, offset=0).has_more
+    True
+    """
+    total = offset + len(items)
+    if pagination is None:
+        return Page(items, limit, offset, total, has_more=False)
+    if pagination.total is not None:
+        total = pagination.total
+    has_more = pagination.has_more
+    if has_more is None:
+        has_more = offset + len(items) < total
+    return Page(items, limit, offset, total, has_more=has_more)

@@ -1,0 +1,200 @@
+"""The Buyback sandbox's mutable state: partners, tokens, quotes, orders, clock and counters.
+
+Every partner sees only its own quotes and orders: a quote or order of another partner is
+answered exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+from ttg_async.buyback.sandbox._catalog import Catalog, Event, Section, price_per_ticket
+
+TEST_PREFIX: Final = "tbb_test_"
+TEST_SECRET: Final = "secret"
+DELIVERY_TYPES: Final = ("mobile_transfer", "mobile_qr", "pdf")
+
+
+@dataclass
+class Partner:
+    """A partner account. IDs starting ``tbb_test_`` exist on first use with secret ``secret``."""
+
+    client_id: str
+    secret: str = TEST_SECRET
+    payment_configured: bool = True
+    suspended: bool = False
+
+
+@dataclass
+class IssuedToken:
+    value: str
+    client_id: str
+    issued_at: float
+    expires_at: float
+    revoked: bool = False
+
+
+@dataclass
+class QuoteRecord:
+    quote_id: str
+    client_id: str
+    event: Event
+    section: Section
+    row: str | None
+    quantity: int
+    price: Decimal
+    created_at: float
+    expires_at: float
+    order_id: str | None = None
+
+
+@dataclass
+class OrderRecord:
+    order_id: str
+    client_id: str
+    quote: QuoteRecord
+    delivery_type: str
+    delivery_deadline: str
+    created_at: float
+
+
+@dataclass
+class Counters:
+    requests: dict[str, int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    token_requests: dict[str, int] = field(default_factory=dict)
+
+
+def iso(epoch: float) -> str:
+    """A UTC timestamp with milliseconds: short-lived tokens need sub-second precision."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+class State:
+    """Partners, tokens, quotes and orders, on a clock tests can move forward."""
+
+    def __init__(self, catalog: Catalog, token_lifetime: float, quote_ttl: float) -> None:
+        self.catalog = catalog
+        self.token_lifetime = token_lifetime
+        self.quote_ttl = quote_ttl
+        self.clock_offset = 0.0
+        self.partners: dict[str, Partner] = {}
+        self.tokens: dict[str, IssuedToken] = {}
+        self.quotes: dict[str, QuoteRecord] = {}
+        self.orders: dict[str, OrderRecord] = {}
+        self.counters = Counters()
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    # -- partners and tokens ------------------------------------------------------------
+    def partner(self, client_id: str) -> Partner | None:
+        partner = self.partners.get(client_id)
+        if partner is None and client_id.startswith(TEST_PREFIX) and len(client_id) > 9:
+            partner = self.partners[client_id] = Partner(client_id)
+        return partner
+
+    def issue_token(self, partner: Partner) -> IssuedToken:
+        now = self.now()
+        token = IssuedToken(
+            value=f"tbbtok_{secrets.token_urlsafe(24)}",
+            client_id=partner.client_id,
+            issued_at=now,
+            expires_at=now + self.token_lifetime,
+        )
+        self.tokens[token.value] = token
+        return token
+
+    def revoke(self, client_id: str | None) -> int:
+        count = 0
+        for token in self.tokens.values():
+            if not token.revoked and (client_id is None or token.client_id == client_id):
+                token.revoked = True
+                count += 1
+        return count
+
+    # -- quotes and orders ---------------------------------------------------------------
+    def create_quote(
+        self, partner: Partner, event: Event, section: Section, row: str | None, quantity: int
+    ) -> QuoteRecord:
+        now = self.now()
+        quote = QuoteRecord(
+            quote_id=f"qt_{secrets.token_hex(8)}",
+            client_id=partner.client_id,
+            event=event,
+            section=section,
+            row=row,
+            quantity=quantity,
+            price=price_per_ticket(event, section, row),
+            created_at=now,
+            expires_at=now + self.quote_ttl,
+        )
+        self.quotes[quote.quote_id] = quote
+        return quote
+
+    def visible_quote(self, partner: Partner, quote_id: str) -> QuoteRecord | None:
+        quote = self.quotes.get(quote_id)
+        return quote if quote is not None and quote.client_id == partner.client_id else None
+
+    def create_order(
+        self, partner: Partner, quote: QuoteRecord, delivery_type: str, deadline: str
+    ) -> OrderRecord:
+        order = OrderRecord(
+            order_id=f"ord_{secrets.token_hex(8)}",
+            client_id=partner.client_id,
+            quote=quote,
+            delivery_type=delivery_type,
+            delivery_deadline=deadline,
+            created_at=self.now(),
+        )
+        quote.order_id = order.order_id
+        self.orders[order.order_id] = order
+        return order
+
+
+def quote_wire(quote: QuoteRecord, now: float) -> dict[str, Any]:
+    event = quote.event
+    if quote.order_id is not None:
+        status = "consumed"
+    elif now >= quote.expires_at:
+        status = "expired"
+    else:
+        status = "active"
+    return {
+        "quote_id": quote.quote_id,
+        "status": status,
+        "expires_at": iso(quote.expires_at),
+        "event": {
+            "event_id": event.event_id,
+            "event_name": event.name,
+            "event_datetime_utc": event.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "section_name": quote.section.name,
+        "row_name": quote.row,
+        "quantity": quote.quantity,
+        "price_per_ticket": quote.price,
+        "total_price": quote.price * quote.quantity,
+        "currency": "USD",
+        "created_at": iso(quote.created_at),
+    }
+
+
+def order_wire(order: OrderRecord) -> dict[str, Any]:
+    quote = order.quote
+    return {
+        "order_id": order.order_id,
+        "status": "confirmed",
+        "transfer_email": f"transfer+{order.order_id}@sandbox.ticketbuyback.test",
+        "quote_id": quote.quote_id,
+        "delivery_type": order.delivery_type,
+        "delivery_deadline": order.delivery_deadline,
+        "quantity": quote.quantity,
+        "total_price": quote.price * quote.quantity,
+        "currency": "USD",
+        "created_at": iso(order.created_at),
+    }
