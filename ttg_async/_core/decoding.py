@@ -269,9 +269,9 @@ class TolerantDecoder(Generic[T]):
             holder = _droppable(self._info, raw, where)
             if holder is None:
                 raise error
-            container, key = holder
+            container, key, field_path = holder
             del container[key]
-            dropped.append(where)
+            dropped.append(field_path)
             try:
                 result: T = msgspec.convert(raw, self._type)
             except msgspec.ValidationError as exc:
@@ -311,15 +311,15 @@ def _member_for(t: mi.UnionType, value: Any) -> mi.Type | None:
     return None
 
 
-def _droppable(info: mi.Type, raw: Any, where: str) -> tuple[dict[str, Any], str] | None:
-    """The deepest optional field on ``where``: its parent object and key, or ``None``.
+def _droppable(info: mi.Type, raw: Any, where: str) -> tuple[dict[str, Any], str, str] | None:
+    """The deepest optional field on ``where``: its parent object, key and path, or ``None``.
 
     ``None`` means every step of the path is promised (required), so the error stands.
     """
     if not where.startswith("$"):
         return None
     t, value = info, raw
-    found: tuple[dict[str, Any], str] | None = None
+    found: tuple[dict[str, Any], str, str] | None = None
     position = 1
     while position < len(where):
         token = _PATH_TOKEN.match(where, position)
@@ -338,7 +338,7 @@ def _droppable(info: mi.Type, raw: Any, where: str) -> tuple[dict[str, Any], str
             if field is None or name not in value:
                 break  # the tag field, or a key the error names but the body lacks
             if not field.required:
-                found = (value, name)
+                found = (value, name, where[:position])
             t, value = field.type, value[name]
         elif index is not None and isinstance(t, mi.ListType | mi.VarTupleType):
             position_in_list = int(index)

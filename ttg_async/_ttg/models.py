@@ -99,8 +99,8 @@ class Venue(Model, kw_only=True, frozen=True):
     'America/New_York'
     """
 
-    id: str
-    name: str
+    id: str | None = None
+    name: str | None = None
     timezone: str | None = None
     address: str | None = None
 
@@ -258,7 +258,7 @@ class InventoryItem(Model, kw_only=True, frozen=True):
     id: str
     inventory_variant: InventoryVariant
     quantity_available: int
-    price_options: list[PriceOption] = []
+    price_options: list[PriceOption]
 
     def price_option(self, option_id: str) -> PriceOption | None:
         """The price option with ``option_id``, or ``None``."""
@@ -354,7 +354,7 @@ class CartItem(Model, kw_only=True, frozen=True):
     2
     """
 
-    quantity: int
+    quantity: int | None = None
     id: str | None = None
     occurrence_id: str | None = None
     inventory_item_id: str | None = None

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import msgspec
 
-from ttg_async._core.decoding import decoder_for
-from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
+from ttg_async._core.decoding import TolerantDecoder, decoder_for, error_path, warn_repaired
+from ttg_async._core.errors import (
+    APIError,
+    CommittedWriteDecodeError,
+    RateLimitError,
+    ResponseDecodeError,
+)
 from ttg_async._core.retry import parse_retry_after
 from ttg_async._core.transport import RawResponse, RequestSpec
 from ttg_async._ttg.config import ClientConfig
@@ -29,6 +35,7 @@ from ttg_async._ttg.models import DataEnvelope, ListEnvelope, Pagination
 
 __all__ = [
     "API_PREFIX",
+    "STRICT",
     "RawResponse",
     "RequestSpec",
     "build_request",
@@ -170,49 +177,93 @@ def error_from_response(
     return cls(message, **fields)
 
 
+#: Whether the call being decoded asked for strict decoding: set around each call by the
+#: client (``TTGClient(strict=...)``, ``with_options(strict=...)``). Default: lenient.
+STRICT: ContextVar[bool] = ContextVar("ttg_async_strict", default=False)
+
+_id_probe: Final = msgspec.json.Decoder()
+
+
+def _readable_id(body: bytes) -> str | None:
+    """``data.id`` of a body whose shape is otherwise broken, when it is a usable string."""
+    try:
+        document = _id_probe.decode(body)
+    except msgspec.DecodeError:
+        return None
+    data = document.get("data") if isinstance(document, dict) else None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def _decode(
     status: int,
     headers: Mapping[str, str],
     body: bytes,
-    decode: Callable[[bytes], Any],
+    decode: TolerantDecoder[Any],
     request_id: str | None,
+    what: str,
+    committed: str | None = None,
 ) -> Any:
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, request_id=request_id)
+    rid = _header(headers, "X-Request-ID") or request_id
+    strict = STRICT.get()
     try:
-        return decode(body)
+        if strict:
+            return decode(body)
+        result, dropped = decode.lenient(body)
     except msgspec.ValidationError as exc:
         # msgspec names the place as `$.data[3].priceOptions[0]`; keep it for the user.
         text = str(exc)
-        # A mismatch at the top level carries no "- at" part: it is then the document root.
-        where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+        where = error_path(exc)
+        if committed is not None:
+            found = _readable_id(body)
+            raise CommittedWriteDecodeError(
+                f"the {committed} was {_COMMITTED_VERB[committed]}, but the answer does not "
+                f"fit the schema ({text}); do not repeat the call: fetch the {committed}"
+                + (f" {found}" if found else ""),
+                status=status,
+                resource=committed,
+                resource_id=found,
+                path=where,
+                request_id=rid,
+                body=body,
+            ) from None
         raise ResponseDecodeError(
             f"response does not fit the schema: {text}",
             status=status,
             path=where,
-            request_id=_header(headers, "X-Request-ID") or request_id,
+            request_id=rid,
+            body=body,
         ) from None
     except msgspec.DecodeError as exc:
+        # Not JSON at all (a truncated answer, a proxy's page): today's rules, retries included.
         raise ResponseDecodeError(
             f"response body is not valid JSON: {exc}",
             status=status,
-            request_id=_header(headers, "X-Request-ID") or request_id,
+            request_id=rid,
+            body=body,
         ) from None
+    if dropped:
+        warn_repaired(what, dropped, rid)
+    return result
 
+
+_COMMITTED_VERB: Final = {"order": "placed", "cart": "created and its items are held"}
 
 # Building `DataEnvelope[X]` costs about as much as decoding a small body: once per type.
-_DATA_DECODERS: dict[Any, Callable[[bytes], Any]] = {}
-_LIST_DECODERS: dict[Any, Callable[[bytes], Any]] = {}
+_DATA_DECODERS: dict[Any, TolerantDecoder[Any]] = {}
+_LIST_DECODERS: dict[Any, TolerantDecoder[Any]] = {}
 
 
-def _data_decoder(type_: Any) -> Callable[[bytes], Any]:
+def _data_decoder(type_: Any) -> TolerantDecoder[Any]:
     decode = _DATA_DECODERS.get(type_)
     if decode is None:
         decode = _DATA_DECODERS[type_] = decoder_for(DataEnvelope[type_])
     return decode
 
 
-def _list_decoder(type_: Any) -> Callable[[bytes], Any]:
+def _list_decoder(type_: Any) -> TolerantDecoder[Any]:
     decode = _LIST_DECODERS.get(type_)
     if decode is None:
         decode = _LIST_DECODERS[type_] = decoder_for(ListEnvelope[type_])
@@ -226,9 +277,18 @@ def decode_data(
     type_: type[T],
     *,
     request_id: str | None,
+    committed: str | None = None,
 ) -> T:
-    """Decode ``{"data": ...}`` into ``type_``, or raise the typed error the answer carries."""
-    envelope: DataEnvelope[T] = _decode(status, headers, body, _data_decoder(type_), request_id)
+    """Decode ``{"data": ...}`` into ``type_``, or raise the typed error the answer carries.
+
+    Fields the docs do not promise are read leniently unless the call is strict (see
+    ``docs/contract.md``). ``committed`` (``"order"`` or ``"cart"``) marks the answer to a
+    write the server has carried out: a body whose promised fields cannot be read then raises
+    :class:`CommittedWriteDecodeError`, which says so and is never retried.
+    """
+    envelope: DataEnvelope[T] = _decode(
+        status, headers, body, _data_decoder(type_), request_id, type_.__name__, committed
+    )
     return envelope.data
 
 
@@ -241,5 +301,7 @@ def decode_list(
     request_id: str | None,
 ) -> tuple[list[T], Pagination | None]:
     """Decode ``{"data": [...], "pagination": {...}}``; pagination is ``None`` when absent."""
-    envelope: ListEnvelope[T] = _decode(status, headers, body, _list_decoder(type_), request_id)
+    envelope: ListEnvelope[T] = _decode(
+        status, headers, body, _list_decoder(type_), request_id, f"list of {type_.__name__}"
+    )
     return envelope.data, envelope.pagination
