@@ -1,24 +1,29 @@
-"""What the runner, the worker and every approach share: credentials, scenarios, CPU probes.
+"""What the runner, the worker and every approach share: credentials, scenarios, probes.
 
 Each approach module (``approach_*.py``) exposes the same functions:
 
 - ``connect(base_url)``: an async context manager yielding that approach's client;
 - ``warm_up(client)``: one small request, so lazy set-up and the first connection stay
   out of the timed section;
-- ``crawl_catalog(client, *, limit, concurrency) -> int``: every event of every location,
-  through limit/offset pages; returns the number of events;
+- ``get_events(client, event_ids, *, concurrency) -> int``: one small ``GET /events/{id}``
+  each, at most ``concurrency`` in flight; returns the number of events;
 - ``fetch_inventories(client, targets, *, concurrency) -> int``: one inventory call per
   ``(event_id, occurrence_id)``; returns the number of items;
-- ``fetch_rate_codes(client, targets, codes, *, concurrency) -> int``: one inventory call per
-  target and code (``None`` is the default tier); returns the number of items;
-- ``get_events(client, event_ids, *, concurrency) -> int``: one small ``GET /events/{id}``
-  each; returns the number of events.
+- ``fetch_rate_codes(client, targets, codes, *, concurrency) -> int``: for each target, one
+  inventory call per code, all codes of a target at once (``None`` is the default tier);
+  returns the number of items;
+- ``crawl_catalog(client, *, limit) -> int``: every event of every location, page by page;
+  returns the number of events;
+- ``stream_events(client, location_id, *, limit) -> int``: every event of one location, each
+  looked at once and dropped; returns the number of events;
+- ``collect_events(client, location_id, *, limit) -> int``: the same events, kept in one list
+  until the end; returns its length.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 API_KEY: Final = "sk_test_bench"
@@ -37,11 +42,26 @@ HEADERS: Final = {
 #: The connection pool size of every approach (the SDK's default ``max_connections``).
 MAX_CONNECTIONS: Final = 64
 
-#: The rate codes the sandbox seeds; an event whose 0-based index is a multiple of 30 has all.
-RATE_CODES: Final[list[str | None]] = [None, "campaign-may", "MEMBERS", "VIP-PLUS"]
+#: The ten codes of ``rate-codes-10``: the default tier and nine configured on every event
+#: (the sandbox is started with ``--rate-code bench-1 ... --rate-code bench-9``).
+BENCH_CODES: Final[list[str | None]] = [None, *(f"bench-{n}" for n in range(1, 10))]
 
-APPROACHES: Final = ("raw_json", "raw_msgspec", "sdk")
-BASELINE: Final = "raw_json"
+#: The ``_type`` the sandbox sends for every extra in the unknown-type scenarios.
+UNKNOWN_TYPE: Final = "Bundle"
+
+#: Every approach, and the baseline every ratio is taken against.
+APPROACHES: Final = ("raw_structs", "raw_json", "httpx_pydantic", "sdk")
+BASELINE: Final = "raw_structs"
+#: ``sdk_before`` is the SDK of another commit (``run.py --before REV``), run the same way.
+BEFORE: Final = "sdk_before"
+
+LABELS: Final = {
+    "raw_structs": "aiohttp + msgspec Structs (baseline)",
+    "raw_json": "aiohttp + json.loads",
+    "httpx_pydantic": "httpx + pydantic v2",
+    "sdk": "ttg_async",
+    "sdk_before": "ttg_async before",
+}
 
 
 @dataclass(frozen=True)
@@ -49,12 +69,15 @@ class Scenario:
     """One timed workload: the approach function to call and its keyword arguments."""
 
     name: str
+    group: str  # which sandbox it runs on (see run.py's SANDBOXES)
     function: str
     kwargs: dict[str, object]
     requests: int
     description: str
     #: How many times the worker repeats the call back to back (times are per round).
     rounds: int = 1
+    #: The approaches that run it (all, when empty).
+    approaches: tuple[str, ...] = field(default=())
 
 
 _CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -82,3 +105,25 @@ def process_cpu_seconds(pid: int) -> float | None:
         return None
     # After the command name: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def memory_kib(name: str) -> int | None:
+    """A line of ``/proc/self/status`` in KiB (``VmRSS``: now, ``VmHWM``: the peak)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_memory() -> bool:
+    """Reset this process's ``VmHWM`` to its current RSS (Linux >= 4.0); False if it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True

@@ -1,100 +1,99 @@
-"""The hand-written client users would write instead of the SDK: aiohttp plus a JSON decoder.
+"""The hand-written clients users would write instead of the SDK.
 
-It sends the required headers, walks ``limit``/``offset`` pages, bounds concurrency with a
-semaphore, and decodes into plain dicts. It does no retries, no typing and no error mapping:
-a non-2xx answer is simply raised. ``approach_raw_json`` and ``approach_raw_msgspec`` differ
-only in the ``loads`` they pass in.
+Each is an HTTP ``get`` (aiohttp or httpx, with the required headers set once on the session)
+plus a codec that turns a body into what the caller needs. They walk ``limit``/``offset``
+pages, bound concurrency with a semaphore, and do no retries and no error mapping: a non-2xx
+answer is simply raised. The scenario functions below are shared by every raw approach, so
+they differ only in their HTTP library and their decoding.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from _common import API, HEADERS, MAX_CONNECTIONS
 
-Loads = Callable[[bytes], Any]
+Params = dict[str, str | int] | None
+
+
+class Codec(Protocol):
+    """Turns response bodies into values."""
+
+    def event_id(self, body: bytes) -> str: ...
+
+    def inventory(self, body: bytes) -> Sequence[Any]: ...
+
+    def location_ids(self, body: bytes) -> tuple[list[str], int]: ...
+
+    def events(self, body: bytes) -> tuple[Sequence[Any], int]: ...
 
 
 class RawClient:
-    """One aiohttp session and one decoder."""
+    """One HTTP ``get`` returning the body bytes, and one codec."""
 
-    def __init__(self, base_url: str, session: aiohttp.ClientSession, loads: Loads) -> None:
-        self.base_url = base_url
-        self.session = session
-        self.loads = loads
-
-    async def get(self, path: str, params: dict[str, str | int] | None = None) -> Any:
-        async with self.session.get(self.base_url + API + path, params=params) as response:
-            body = await response.read()
-            if response.status != 200:
-                raise RuntimeError(f"GET {path} {params}: HTTP {response.status}: {body[:200]!r}")
-        return self.loads(body)
-
-    async def get_all(
-        self, path: str, params: dict[str, str | int], *, limit: int, concurrency: int
-    ) -> list[Any]:
-        """Every item of a paginated list: the first page gives ``total``, then the rest."""
-        first = await self.get(path, {**params, "limit": limit, "offset": 0})
-        items: list[Any] = first["data"]
-        total: int = first["pagination"]["total"]
-        offsets = range(limit, total, limit)
-        if concurrency == 1:
-            for offset in offsets:
-                page = await self.get(path, {**params, "limit": limit, "offset": offset})
-                items.extend(page["data"])
-            return items
-        window = asyncio.Semaphore(concurrency)
-
-        async def one(offset: int) -> list[Any]:
-            async with window:
-                page = await self.get(path, {**params, "limit": limit, "offset": offset})
-                data: list[Any] = page["data"]
-                return data
-
-        for page_items in await asyncio.gather(*(one(offset) for offset in offsets)):
-            items.extend(page_items)
-        return items
+    def __init__(self, get: Callable[[str, Params], Awaitable[bytes]], codec: Codec) -> None:
+        self.get = get
+        self.codec = codec
 
 
 @asynccontextmanager
-async def connect(base_url: str, loads: Loads) -> AsyncIterator[RawClient]:
+async def connect_aiohttp(base_url: str, codec: Codec) -> AsyncIterator[RawClient]:
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS)
     async with aiohttp.ClientSession(headers=HEADERS, connector=connector) as session:
-        yield RawClient(base_url, session, loads)
+        prefix = base_url + API
+
+        async def get(path: str, params: Params = None) -> bytes:
+            async with session.get(prefix + path, params=params) as response:
+                body = await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"GET {path} {params}: HTTP {response.status}: {body!r}")
+                return body
+
+        yield RawClient(get, codec)
 
 
 async def warm_up(client: RawClient) -> None:
     await client.get("/locations", {"limit": 1})
 
 
-async def crawl_catalog(client: RawClient, *, limit: int, concurrency: int) -> int:
-    locations = await client.get_all("/locations", {}, limit=limit, concurrency=1)
-    count = 0
-    for location in locations:
-        events = await client.get_all(
-            "/events", {"locationId": location["id"]}, limit=limit, concurrency=concurrency
-        )
-        count += len(events)
-    return count
+async def _bounded(calls: Sequence[Callable[[], Awaitable[int]]], concurrency: int) -> int:
+    if concurrency == 1:  # what anyone writes for one at a time: a plain loop
+        total = 0
+        for call in calls:
+            total += await call()
+        return total
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(call: Callable[[], Awaitable[int]]) -> int:
+        async with slots:
+            return await call()
+
+    return sum(await asyncio.gather(*(one(call) for call in calls)))
+
+
+async def get_events(client: RawClient, event_ids: Sequence[str], *, concurrency: int) -> int:
+    async def one(event_id: str) -> int:
+        return 1 if client.codec.event_id(await client.get(f"/events/{event_id}", None)) else 0
+
+    return await _bounded([lambda e=e: one(e) for e in event_ids], concurrency)
+
+
+def _inventory_path(event_id: str, occurrence_id: str) -> str:
+    return f"/events/{event_id}/occurrences/{occurrence_id}/inventory-items"
 
 
 async def fetch_inventories(
     client: RawClient, targets: Sequence[tuple[str, str]], *, concurrency: int
 ) -> int:
-    slots = asyncio.Semaphore(concurrency)
-
     async def one(event_id: str, occurrence_id: str) -> int:
-        async with slots:
-            body = await client.get(
-                f"/events/{event_id}/occurrences/{occurrence_id}/inventory-items"
-            )
-            return len(body["data"])
+        body = await client.get(_inventory_path(event_id, occurrence_id), None)
+        return len(client.codec.inventory(body))
 
-    return sum(await asyncio.gather(*(one(e, o) for e, o in targets)))
+    return await _bounded([lambda t=t: one(*t) for t in targets], concurrency)
 
 
 async def fetch_rate_codes(
@@ -104,30 +103,48 @@ async def fetch_rate_codes(
     *,
     concurrency: int,
 ) -> int:
-    slots = asyncio.Semaphore(concurrency)
-
     async def tier(event_id: str, occurrence_id: str, code: str | None) -> int:
-        params: dict[str, str | int] | None = None if code is None else {"providerCode": code}
-        body = await client.get(
-            f"/events/{event_id}/occurrences/{occurrence_id}/inventory-items", params
-        )
-        return len(body["data"])
+        params: Params = None if code is None else {"providerCode": code}
+        body = await client.get(_inventory_path(event_id, occurrence_id), params)
+        return len(client.codec.inventory(body))
 
     async def one(event_id: str, occurrence_id: str) -> int:
-        # Like by_rate_codes: the slot covers one occurrence, its codes run concurrently.
-        async with slots:
-            counts = await asyncio.gather(*(tier(event_id, occurrence_id, c) for c in codes))
-            return sum(counts)
+        # Like by_rate_codes: the codes of one occurrence run concurrently.
+        return sum(await asyncio.gather(*(tier(event_id, occurrence_id, c) for c in codes)))
 
-    return sum(await asyncio.gather(*(one(e, o) for e, o in targets)))
+    return await _bounded([lambda t=t: one(*t) for t in targets], concurrency)
 
 
-async def get_events(client: RawClient, event_ids: Sequence[str], *, concurrency: int) -> int:
-    slots = asyncio.Semaphore(concurrency)
+async def _walk(client: RawClient, location_id: str, limit: int) -> AsyncIterator[Sequence[Any]]:
+    offset = 0
+    while True:
+        params: Params = {"locationId": location_id, "limit": limit, "offset": offset}
+        items, total = client.codec.events(await client.get("/events", params))
+        yield items
+        offset += limit
+        if not items or offset >= total:
+            return
 
-    async def one(event_id: str) -> int:
-        async with slots:
-            body = await client.get(f"/events/{event_id}")
-            return 1 if body["data"]["id"] == event_id else 0
 
-    return sum(await asyncio.gather(*(one(e) for e in event_ids)))
+async def crawl_catalog(client: RawClient, *, limit: int) -> int:
+    ids, _ = client.codec.location_ids(await client.get("/locations", {"limit": limit}))
+    count = 0
+    for location_id in ids:
+        async for items in _walk(client, location_id, limit):
+            count += len(items)
+    return count
+
+
+async def stream_events(client: RawClient, location_id: str, *, limit: int) -> int:
+    count = 0
+    async for items in _walk(client, location_id, limit):
+        for _ in items:
+            count += 1
+    return count
+
+
+async def collect_events(client: RawClient, location_id: str, *, limit: int) -> int:
+    kept: list[Any] = []
+    async for items in _walk(client, location_id, limit):
+        kept.extend(items)
+    return len(kept)

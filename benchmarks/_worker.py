@@ -6,14 +6,16 @@ Reads a JSON spec on stdin and prints one JSON line on stdout::
      "base_url": "http://127.0.0.1:...", "sandbox_pid": 1234, "rounds": 3, "profile": false}
 
 Only the scenario calls are timed (``rounds`` of them, back to back, reported per round): the
-import, the client's set-up and one warm-up request are not. With ``"profile": true`` the
-calls run under cProfile and the top costs go to stderr.
+import, the client's set-up and one warm-up request are not. The peak RSS growth is measured
+over the same section. With ``"profile": true`` the calls run under cProfile and the top
+costs go to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
 import importlib
 import io
 import json
@@ -22,21 +24,24 @@ import sys
 import time
 from typing import Any
 
-from _common import process_cpu_seconds
+from _common import memory_kib, process_cpu_seconds, reset_peak_memory
 
 
 async def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    module = importlib.import_module(f"approach_{spec['approach']}")
+    # sdk_before runs the same module as sdk, against another commit's package.
+    module = importlib.import_module(f"approach_{spec['module']}")
     function = getattr(module, spec["function"])
     kwargs = dict(spec["kwargs"])
-    for key in ("targets",):
-        if key in kwargs:
-            kwargs[key] = [tuple(pair) for pair in kwargs[key]]
+    if "targets" in kwargs:
+        kwargs["targets"] = [tuple(pair) for pair in kwargs["targets"]]
     sandbox_pid: int = spec["sandbox_pid"]
     rounds: int = spec.get("rounds", 1)
     profiler = cProfile.Profile() if spec.get("profile") else None
     async with module.connect(spec["base_url"]) as client:
         await module.warm_up(client)
+        gc.collect()
+        peak_reset = reset_peak_memory()
+        rss0 = memory_kib("VmRSS") if peak_reset else memory_kib("VmHWM")
         server_cpu0 = process_cpu_seconds(sandbox_pid)
         cpu0 = time.process_time()
         start = time.perf_counter()
@@ -49,18 +54,26 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         seconds = (time.perf_counter() - start) / rounds
         cpu = (time.process_time() - cpu0) / rounds
         server_cpu1 = process_cpu_seconds(sandbox_pid)
+        peak = memory_kib("VmHWM")
     if profiler is not None:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs()
-        stats.sort_stats("tottime").print_stats(int(spec.get("profile_top", 25)))
-        stats.sort_stats("cumulative").print_stats(int(spec.get("profile_top", 25)))
+        stats.sort_stats("tottime").print_stats(int(spec.get("profile_top", 30)))
+        stats.sort_stats("cumulative").print_stats(int(spec.get("profile_top", 30)))
         print(out.getvalue(), file=sys.stderr)
     server_cpu = (
         None if server_cpu0 is None or server_cpu1 is None else (server_cpu1 - server_cpu0) / rounds
     )
     # A round that fetched something else than the others would make the count a lie.
     count = counts[0] if len(set(counts)) == 1 else -1
-    return {"seconds": seconds, "count": count, "cpu": cpu, "server_cpu": server_cpu}
+    growth = None if rss0 is None or peak is None else max(0, peak - rss0) / 1024
+    return {
+        "seconds": seconds,
+        "count": count,
+        "cpu": cpu,
+        "server_cpu": server_cpu,
+        "peak_mb": growth,
+    }
 
 
 def main() -> None:

@@ -1,71 +1,69 @@
-"""Benchmark ttg_async against raw aiohttp, on a sandbox running in its own process.
+"""Benchmark ttg_async against hand-written clients, on sandboxes running in their own processes.
 
-    python benchmarks/run.py             # the full run: a few minutes
-    python benchmarks/run.py --quick     # one run per approach: under a minute
-    python benchmarks/run.py --profile inventory   # cProfile the SDK on one scenario
+    python benchmarks/run.py                      # the full run (7 runs each): results + chart
+    python benchmarks/run.py --before abf1156     # ... with the SDK of that commit as well
+    python benchmarks/run.py --quick              # CI: small workloads, 3 runs, never fails
+                                                  # on timing
+    python benchmarks/run.py --profile small-seq  # cProfile the SDK on one scenario
 
-Every run of every approach is a fresh ``python benchmarks/_worker.py`` process; the runs of
-the approaches are interleaved (and their order rotated) so that a noisy neighbour hits all of
-them alike. The table gives medians and the ratio of each approach to raw aiohttp + json
-measured in the same run. Exit status 1 means the approaches disagreed on what they fetched.
+The baseline of every ratio is raw aiohttp decoding into hand-written msgspec Structs. Every
+run of every approach is a fresh ``python benchmarks/_worker.py`` process; run ``i`` of every
+approach (and of every scenario on the same sandbox) is made back to back, in a rotated order,
+and each ratio is the median of those per-run pairs, shown with its min and max. Exit status 1
+means the approaches disagreed on what they fetched (a benchmark that fetches nothing is a
+defect); timing never fails the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
-import math
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import _report
 import aiohttp
 import msgspec
 from _common import (
     API,
     APPROACHES,
     BASELINE,
+    BEFORE,
+    BENCH_CODES,
     HEADERS,
-    RATE_CODES,
+    UNKNOWN_TYPE,
     Scenario,
 )
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 WORKER = HERE / "_worker.py"
 
-
-@dataclass(frozen=True)
-class Catalog:
-    """What the runner learns from the sandbox before timing anything (untimed)."""
-
-    location_totals: list[int]
-    inventory_targets: list[tuple[str, str]]
-    rate_code_targets: list[tuple[str, str]]
-
-
-@dataclass
-class Sample:
-    seconds: float
-    count: int
-    cpu: float
-    server_cpu: float | None
-
-
-# --------------------------------------------------------------------------- the sandbox
+#: The sandbox of each group of scenarios: its command-line options beyond the common ones.
+SANDBOXES: dict[str, list[str]] = {
+    "main": [],
+    "unknown": ["--unknown-variant-type", UNKNOWN_TYPE],
+    "latency": ["--latency", "0.02", *(f"--rate-code={c}" for c in BENCH_CODES if c)],
+    "million": [],
+}
 
 
 class SandboxProcess:
-    """``python -m ttg_async.sandbox --port 0`` in a child process, stopped with Ctrl-C."""
+    """``python -m ttg_async.sandbox --port 0 ...`` in a child process, stopped with Ctrl-C."""
 
-    def __init__(self, events: int, locations: int) -> None:
+    def __init__(self, events: int, locations: int, extra: list[str]) -> None:
         self.args = [
             sys.executable,
             "-m",
@@ -80,12 +78,13 @@ class SandboxProcess:
             "bench",
             "--start-date",
             "2026-03-02",
+            *extra,
         ]
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
 
     def __enter__(self) -> SandboxProcess:
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         prefix = "TTG sandbox listening on "
@@ -113,11 +112,8 @@ class SandboxProcess:
             self.proc.stdout.close()
 
 
-async def explore(base_url: str, n_inventory: int, n_rate_codes: int, events: int) -> Catalog:
-    """Location sizes and on-sale occurrences to target, fetched once with plain aiohttp.
-
-    With ``n_inventory == n_rate_codes == 0`` only the location sizes are fetched.
-    """
+async def explore(base_url: str, wanted: int, events: int) -> tuple[list[str], list[tuple]]:
+    """Location IDs, and ``wanted`` on-sale occurrences spread over the catalog (untimed)."""
     async with aiohttp.ClientSession(headers=HEADERS) as session:
 
         async def get(path: str, params: dict[str, str | int] | None = None) -> Any:
@@ -125,131 +121,144 @@ async def explore(base_url: str, n_inventory: int, n_rate_codes: int, events: in
                 response.raise_for_status()
                 return msgspec.json.decode(await response.read())
 
-        locations = (await get("/locations", {"limit": 1000}))["data"]
-        totals = []
-        for location in locations:
-            page = await get("/events", {"locationId": location["id"], "limit": 1})
-            totals.append(page["pagination"]["total"])
-
-        async def on_sale(step: int, per_event: int, wanted: int) -> list[tuple[str, str]]:
-            found: list[tuple[str, str]] = []
-            if not wanted:
-                return found
-            for index in range(0, events, step):
-                event_id = str(1001 + index)
-                occurrences = (await get(f"/events/{event_id}/occurrences"))["data"]
-                ids = [o["id"] for o in occurrences if o["fromPrice"] is not None]
-                found.extend((event_id, o) for o in ids[:per_event])
-                if len(found) >= wanted:
-                    return found[:wanted]
+        locations = [loc["id"] for loc in (await get("/locations", {"limit": 1000}))["data"]]
+        found: list[tuple[str, str]] = []
+        for index in range(0, events, 7):  # every 7th event: every location and venue kind
+            if len(found) >= wanted:
+                break
+            event_id = str(1001 + index)
+            occurrences = (await get(f"/events/{event_id}/occurrences"))["data"]
+            ids = [o["id"] for o in occurrences if o["fromPrice"] is not None]
+            found.extend((event_id, o) for o in ids[:4])
+        if len(found) < wanted:
             raise SystemExit(f"only {len(found)} on-sale occurrences; use more --events")
-
-        # Spread over many events (and so over every location and venue kind).
-        inventory = await on_sale(7, 4, n_inventory)
-        # Events whose 0-based index is a multiple of 30 carry every seeded rate code.
-        rate_codes = await on_sale(30, 3, n_rate_codes)
-    return Catalog(totals, inventory, rate_codes)
+    return locations, found[:wanted]
 
 
-# --------------------------------------------------------------------------- scenarios
-
-
-def crawl_requests(catalog: Catalog, limit: int) -> int:
-    """Requests of one crawl: the location pages, then every location's event pages."""
-    pages = math.ceil(len(catalog.location_totals) / limit)
-    return pages + sum(max(1, math.ceil(total / limit)) for total in catalog.location_totals)
-
-
-def scenarios(catalog: Catalog, *, quick: bool, events: int) -> list[Scenario]:
-    n_events = sum(catalog.location_totals)
-    n_gets = 500 if quick else 2000
-    # Short workloads are repeated inside one timed section, to rise above the noise.
-    crawl_rounds, request_rounds = (3, 2) if quick else (10, 5)
-    event_ids = [str(1001 + (index * 7919) % events) for index in range(n_gets)]
-    inventory = catalog.inventory_targets
-    rate_codes = catalog.rate_code_targets
-    found: list[Scenario] = []
-    for limit, concurrency in ((100, 1), (100, 8), (1000, 1)):
-        found.append(
-            Scenario(
-                name=f"crawl-{limit}-c{concurrency}",
-                function="crawl_catalog",
-                kwargs={"limit": limit, "concurrency": concurrency},
-                requests=crawl_requests(catalog, limit),
-                rounds=crawl_rounds,
-                description=(
-                    f"all {n_events} events of {len(catalog.location_totals)} locations, "
-                    f"limit={limit}, {concurrency} page(s) in flight per location"
-                ),
-            )
-        )
-    found.append(
-        Scenario(
-            name=f"inventory-{len(inventory)}",
-            function="fetch_inventories",
-            kwargs={"targets": inventory, "concurrency": 32},
-            requests=len(inventory),
-            rounds=request_rounds,
-            description=f"{len(inventory)} inventory.list calls, semaphore 32",
-        )
-    )
-    found.append(
-        Scenario(
-            name=f"rate-codes-{len(rate_codes)}x{len(RATE_CODES)}",
-            function="fetch_rate_codes",
-            kwargs={"targets": rate_codes, "codes": RATE_CODES, "concurrency": 32},
-            requests=len(rate_codes) * len(RATE_CODES),
-            rounds=request_rounds,
-            description=(
-                f"by_rate_codes over {len(rate_codes)} occurrences x {len(RATE_CODES)} codes, "
-                "semaphore 32 on occurrences"
-            ),
-        )
-    )
-    found.append(
-        Scenario(
-            name=f"small-gets-{n_gets}",
-            function="get_events",
-            kwargs={"event_ids": event_ids, "concurrency": 32},
-            requests=n_gets,
-            rounds=request_rounds,
-            description=f"{n_gets} events.get calls (small bodies: per-call cost), semaphore 32",
-        )
-    )
-    return found
-
-
-LARGE = "crawl-large-1000-c1"
-
-
-def large_scenarios(catalog: Catalog) -> list[Scenario]:
-    """One crawl of a catalog far larger than the default one, on its own sandbox."""
-    n_events = sum(catalog.location_totals)
+def plan(
+    args: argparse.Namespace, locations: list[str], targets: list[tuple[str, str]]
+) -> list[Scenario]:
+    q = args.quick
+    n_seq, n_c32, n_inv, n_lat, n_codes = (200, 400, 60, 64, 5) if q else (1000, 2000, 300, 256, 20)
+    ids = [str(1001 + (i * 7919) % args.events) for i in range(n_c32)]
+    per_location = -(-(args.events // len(locations)) // 1000)  # pages of 1000, rounded up
+    million = f"{args.million:,}"
+    # json.loads and pydantic would hold gigabytes of a million items: not a contest.
+    memory = ("raw_structs", "sdk", BEFORE)
+    inventory = {"targets": targets[:n_inv], "concurrency": 1}
+    rates = {"targets": targets[:n_codes], "concurrency": 1}
+    walk = {"location_id": "1", "limit": 1000}
     return [
         Scenario(
-            name=LARGE,
-            function="crawl_catalog",
-            kwargs={"limit": 1000, "concurrency": 1},
-            requests=crawl_requests(catalog, 1000),
-            rounds=1,
-            description=(
-                f"all {n_events} events of {len(catalog.location_totals)} locations, "
-                "limit=1000, 1 page in flight per location, one pass (on its own sandbox)"
-            ),
-        )
+            "small-seq",
+            "main",
+            "get_events",
+            {"event_ids": ids[:n_seq], "concurrency": 1},
+            n_seq,
+            f"{n_seq} events.get, one at a time (small bodies: the cost of a call)",
+        ),
+        Scenario(
+            "small-c32",
+            "main",
+            "get_events",
+            {"event_ids": ids, "concurrency": 32},
+            n_c32,
+            f"{n_c32} events.get from 32 concurrent tasks",
+        ),
+        Scenario(
+            "inventory-seq",
+            "main",
+            "fetch_inventories",
+            inventory,
+            n_inv,
+            f"{n_inv} inventory.list, one at a time, every _type known",
+        ),
+        Scenario(
+            "inventory-unknown-seq",
+            "unknown",
+            "fetch_inventories",
+            inventory,
+            n_inv,
+            f"the same {n_inv} calls, each body with one unknown _type ({UNKNOWN_TYPE!r})",
+        ),
+        Scenario(
+            "page-1000",
+            "main",
+            "crawl_catalog",
+            {"limit": 1000},
+            1 + len(locations) * max(1, per_location),
+            f"every event of the {args.events:,}-event catalog, in pages of 1,000",
+            rounds=2 if q else 5,
+        ),
+        Scenario(
+            "latency20-c32",
+            "latency",
+            "fetch_inventories",
+            {"targets": targets[:n_lat], "concurrency": 32},
+            n_lat,
+            f"{n_lat} inventory.list from 32 tasks, every answer 20 ms late",
+        ),
+        Scenario(
+            "rate-codes-1",
+            "latency",
+            "fetch_rate_codes",
+            {**rates, "codes": BENCH_CODES[:1]},
+            n_codes,
+            f"by_rate_codes with 1 code, {n_codes} occurrences one after another, 20 ms late",
+        ),
+        Scenario(
+            "rate-codes-10",
+            "latency",
+            "fetch_rate_codes",
+            {**rates, "codes": BENCH_CODES},
+            10 * n_codes,
+            f"by_rate_codes with 10 codes, the same {n_codes} occurrences, 20 ms late",
+        ),
+        Scenario(
+            "stream-1m",
+            "million",
+            "stream_events",
+            walk,
+            args.million // 1000,
+            f"async for over {million} events of one location (pages of 1,000)",
+            approaches=memory,
+        ),
+        Scenario(
+            "collect-1m",
+            "million",
+            "collect_events",
+            walk,
+            args.million // 1000,
+            f"collect() of the same {million} events into one list",
+            approaches=memory,
+        ),
     ]
+
+
+@contextmanager
+def snapshot(rev: str) -> Iterator[Path]:
+    """The ``ttg_async`` package of commit ``rev``, unpacked into a temporary directory."""
+    done = subprocess.run(["git", "archive", rev, "ttg_async"], cwd=ROOT, capture_output=True)
+    if done.returncode != 0:
+        raise SystemExit(f"--before {rev}: git archive failed: {done.stderr.decode().strip()}")
+    archive = done.stdout
+    with tempfile.TemporaryDirectory(prefix="ttg-before-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp)
 
 
 def run_worker(
     approach: str,
     scenario: Scenario,
     sandbox: SandboxProcess,
+    before: Path | None,
     *,
-    profile: bool = False,
     rounds: int | None = None,
-) -> Sample:
+    profile: bool = False,
+) -> _report.Sample:
     spec = {
-        "approach": approach,
+        "module": "sdk" if approach == BEFORE else approach,
         "function": scenario.function,
         "kwargs": scenario.kwargs,
         "base_url": sandbox.base_url,
@@ -257,6 +266,10 @@ def run_worker(
         "rounds": scenario.rounds if rounds is None else rounds,
         "profile": profile,
     }
+    env = dict(os.environ)
+    if approach == BEFORE:
+        assert before is not None
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(before), env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, str(WORKER)],
         input=json.dumps(spec),
@@ -265,205 +278,163 @@ def run_worker(
         text=True,
         check=False,
         cwd=HERE,
+        env=env,
     )
     if done.returncode != 0:
         raise SystemExit(f"{approach} on {scenario.name} failed:\n{done.stderr}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return Sample(result["seconds"], result["count"], result["cpu"], result["server_cpu"])
-
-
-# --------------------------------------------------------------------------- report
+    return _report.Sample(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def machine() -> str:
+    import httpx
+    import pydantic
+
     return (
         f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"aiohttp {aiohttp.__version__}, msgspec {msgspec.__version__}, "
+        f"httpx {httpx.__version__}, pydantic {pydantic.VERSION}, "
         f"{platform.system()} {platform.release()}"
     )
 
 
-def percent(part: float | None, whole: float) -> str:
-    return "n/a" if part is None or whole <= 0 else f"{100 * part / whole:.0f} %"
+def commit() -> str:
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip()
 
-
-def table(
-    plan: list[Scenario],
-    results: dict[str, dict[str, list[Sample]]],
-    approaches: list[str],
-    warm_ups: dict[str, Sample],
-) -> tuple[str, list[str], list[str]]:
-    """The figures as a Markdown table, the sandbox's load per scenario, and any defects.
-
-    The sandbox rows also give its CPU per request in the untimed warm-up round: the first
-    time the scenario's requests reach the sandbox (its caches may already hold what an
-    earlier scenario on the same sandbox fetched).
-    """
-    rows = [
-        "| scenario | approach | median ms | min ms | req/s | count | client CPU "
-        "| client us/req | sandbox CPU | time x json | time x msgspec | CPU x json |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    sandbox_rows = [
-        "| scenario | sandbox CPU us/req | sandbox capacity, 1 core | busiest sandbox CPU "
-        "| first pass, sandbox us/req |",
-        "|---|--:|--:|--:|--:|",
-    ]
-    problems: list[str] = []
-    for scenario in plan:
-        by_approach = results[scenario.name]
-        medians = {a: statistics.median(s.seconds for s in by_approach[a]) for a in approaches}
-        cpus = {a: statistics.median(s.cpu for s in by_approach[a]) for a in approaches}
-        counts = {s.count for a in approaches for s in by_approach[a]}
-        if len(counts) != 1 or 0 in counts or -1 in counts:
-            problems.append(f"{scenario.name}: counts differ or are empty: {sorted(counts)}")
-        for approach in approaches:
-            samples = by_approach[approach]
-            median = medians[approach]
-            mid = min(samples, key=lambda s: abs(s.seconds - median))
-            ratios = [
-                f"{median / medians[base]:.2f}" if base in medians else "-"
-                for base in (BASELINE, "raw_msgspec")
-            ]
-            cpu_ratio = f"{cpus[approach] / cpus[BASELINE]:.2f}" if BASELINE in cpus else "-"
-            rows.append(
-                f"| {scenario.name} | {approach} | {1000 * median:.0f} "
-                f"| {1000 * min(s.seconds for s in samples):.0f} "
-                f"| {scenario.requests / median:,.0f} | {mid.count:,} "
-                f"| {percent(mid.cpu, mid.seconds)} "
-                f"| {1e6 * cpus[approach] / scenario.requests:.0f} "
-                f"| {percent(mid.server_cpu, mid.seconds)} "
-                f"| {ratios[0]} | {ratios[1]} | {cpu_ratio} |"
-            )
-        server = [s.server_cpu for a in approaches for s in by_approach[a] if s.server_cpu]
-        if server:
-            per_request = statistics.median(server) / scenario.requests
-            busiest = max(
-                (s.server_cpu or 0.0) / s.seconds for a in approaches for s in by_approach[a]
-            )
-            warm_up = warm_ups.get(scenario.name)
-            first = "n/a"
-            if warm_up is not None and warm_up.server_cpu is not None:
-                first = f"{1e6 * warm_up.server_cpu / scenario.requests:.0f}"
-            sandbox_rows.append(
-                f"| {scenario.name} | {1e6 * per_request:.0f} | {1 / per_request:,.0f} req/s "
-                f"| {100 * busiest:.0f} %{' (sandbox-bound)' if busiest >= 0.9 else ''} "
-                f"| {first} |"
-            )
-    return "\n".join(rows), sandbox_rows, problems
-
-
-# --------------------------------------------------------------------------- main
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (
+        " (with uncommitted changes)" if git("status", "--porcelain", "ttg_async") else ""
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one run each, smaller workloads")
-    parser.add_argument("--runs", type=int, default=None, help="runs per approach (default 5)")
+    parser.add_argument("--quick", action="store_true", help="small workloads, 3 runs (CI)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per approach (default 7)")
     parser.add_argument("--events", type=int, default=8000, help="catalog size (default 8000)")
     parser.add_argument("--locations", type=int, default=4, help="locations (default 4)")
     parser.add_argument(
-        "--large-events",
-        type=int,
-        default=100_000,
-        help="catalog size of the crawl-large scenario (default 100000; 0 skips it)",
+        "--million", type=int, default=None, help="events to stream and collect (1,000,000)"
     )
-    parser.add_argument(
-        "--large-locations", type=int, default=20, help="locations of crawl-large (default 20)"
-    )
-    parser.add_argument(
-        "--only", action="append", default=None, metavar="PREFIX", help="scenarios to run"
-    )
-    parser.add_argument(
-        "--approach", action="append", choices=APPROACHES, default=None, help="approaches to run"
-    )
-    parser.add_argument(
-        "--profile", metavar="PREFIX", default=None, help="cProfile one scenario, then stop"
-    )
+    parser.add_argument("--only", action="append", metavar="PREFIX", help="scenarios to run")
+    parser.add_argument("--approach", action="append", choices=[*APPROACHES, BEFORE])
+    parser.add_argument("--before", metavar="REV", help="also run the SDK of this git commit")
+    parser.add_argument("--profile", metavar="PREFIX", help="cProfile one scenario, then stop")
+    parser.add_argument("--out", type=Path, default=None, help="where results and chart go")
     args = parser.parse_args()
-    runs = args.runs or (3 if args.quick else 5)
-    approaches: list[str] = args.approach or list(APPROACHES)
-    n_inventory = 200 if args.quick else 500
-    n_rate_codes = 50 if args.quick else 125
-
-    def selected(found: list[Scenario]) -> list[Scenario]:
-        if args.only:
-            return [s for s in found if any(s.name.startswith(p) for p in args.only)]
-        return found
-
-    # Each group of scenarios runs on its own sandbox: the default catalog, then a large one.
-    groups: list[tuple[int, int, Callable[[str], list[Scenario]]]] = [
-        (
-            args.events,
-            args.locations,
-            lambda url: scenarios(
-                asyncio.run(explore(url, n_inventory, n_rate_codes, args.events)),
-                quick=args.quick,
-                events=args.events,
-            ),
-        )
-    ]
-    wanted = [args.profile] if args.profile else args.only
-    if args.large_events > 0 and (not wanted or any(LARGE.startswith(p) for p in wanted)):
-        groups.append(
-            (
-                args.large_events,
-                args.large_locations,
-                lambda url: large_scenarios(asyncio.run(explore(url, 0, 0, args.large_events))),
-            )
-        )
-    if not args.profile:
-        print(f"# Machine: {machine()}")
-        print(
-            f"# Sandbox: separate process, {args.events} events, {args.locations} locations "
-            f"(large crawl: {args.large_events} events, {args.large_locations} locations); "
-            f"{runs} run(s) per approach, each in a fresh process; medians."
-        )
-    plan: list[Scenario] = []
-    results: dict[str, dict[str, list[Sample]]] = {}
-    warm_ups: dict[str, Sample] = {}
-    for events, locations, make_plan in groups:
-        with SandboxProcess(events, locations) as sandbox:
-            group = selected(make_plan(sandbox.base_url))
-            if args.profile:
-                chosen = next((s for s in group if s.name.startswith(args.profile)), None)
-                if chosen is None:
-                    continue
-                approach = args.approach[0] if args.approach else "sdk"
-                print(
-                    f"# cProfile of {approach} on {chosen.name}: {chosen.description}", flush=True
-                )
-                sample = run_worker(approach, chosen, sandbox, profile=True)
-                print(f"# {1000 * sample.seconds:.0f} ms under the profiler, count {sample.count}")
-                return 0
-            for scenario in group:
-                print(f"# {scenario.name}: {scenario.description}", flush=True)
-                # One untimed round warms the sandbox's caches, so that no approach pays for
-                # them; its sandbox CPU is reported as the first-pass cost.
-                warm_ups[scenario.name] = run_worker(BASELINE, scenario, sandbox, rounds=1)
-                results[scenario.name] = {a: [] for a in approaches}
+    runs = args.runs or (3 if args.quick else 7)
+    args.million = args.million or (50_000 if args.quick else 1_000_000)
+    out: Path = args.out or HERE / "results" / ("quick" if args.quick else "")
+    approaches = list(args.approach or APPROACHES)
+    if args.before and BEFORE not in approaches:
+        approaches.append(BEFORE)
+    if BEFORE in approaches and not args.before:
+        parser.error("sdk_before needs --before REV")
+    started = time.perf_counter()
+    with (
+        snapshot(args.before) if args.before else _no_snapshot() as before,
+        SandboxProcess(args.events, args.locations, SANDBOXES["main"]) as main_sandbox,
+    ):
+        locations, targets = asyncio.run(explore(main_sandbox.base_url, 300, args.events))
+        scenarios = plan(args, locations, targets)
+        if args.profile or args.only:
+            wanted = [args.profile] if args.profile else args.only
+            scenarios = [s for s in scenarios if any(s.name.startswith(p) for p in wanted)]
+        if not scenarios:
+            raise SystemExit("no scenario matches")
+        if args.profile:
+            chosen = scenarios[0]
+            approach = approaches[0] if args.approach else "sdk"
+            with _sandbox_for(chosen.group, args, main_sandbox) as sandbox:
+                print(f"# cProfile of {approach} on {chosen.name}: {chosen.description}")
+                sample = run_worker(approach, chosen, sandbox, before, profile=True)
+            print(f"# {1000 * sample.seconds:.0f} ms under the profiler, count {sample.count}")
+            return 0
+        print(f"# {machine()}\n# SDK at {commit()}; {runs} runs per approach", flush=True)
+        results: _report.Results = {}
+        for group in SANDBOXES:
+            in_group = [s for s in scenarios if s.group == group]
+            if not in_group:
+                continue
+            with _sandbox_for(group, args, main_sandbox) as sandbox:
+                for s in in_group:
+                    print(f"# {s.name}: {s.description}", flush=True)
+                    mine = [a for a in approaches if not s.approaches or a in s.approaches]
+                    results[s.name] = {a: [] for a in mine}
+                    # One untimed round warms the sandbox's caches, so no approach pays them.
+                    run_worker(BASELINE, s, sandbox, before, rounds=1)
                 for index in range(runs):
-                    k = index % len(approaches)
-                    for approach in approaches[k:] + approaches[:k]:
-                        sample = run_worker(approach, scenario, sandbox)
-                        results[scenario.name][approach].append(sample)
-            plan += group
-    if args.profile:
-        raise SystemExit(f"no scenario starts with {args.profile!r}")
-    text, sandbox_rows, problems = table(plan, results, approaches, warm_ups)
-    print()
-    print(text)
-    print()
-    print(
-        "CPU columns are shares of one core during the timed section (both processes share "
-        "the machine's cores);\nratios below 1 mean faster (or cheaper) than raw aiohttp + json."
+                    for s in in_group:
+                        mine = list(results[s.name])
+                        k = index % len(mine)
+                        for approach in mine[k:] + mine[:k]:
+                            sample = run_worker(approach, s, sandbox, before)
+                            results[s.name][approach].append(sample)
+    elapsed = time.perf_counter() - started
+    return _write(args, out, scenarios, results, runs, elapsed)
+
+
+@contextmanager
+def _no_snapshot() -> Iterator[None]:
+    yield None
+
+
+@contextmanager
+def _sandbox_for(
+    group: str, args: argparse.Namespace, main_sandbox: SandboxProcess
+) -> Iterator[SandboxProcess]:
+    if group == "main":
+        yield main_sandbox
+        return
+    events, locations = (args.million, 1) if group == "million" else (args.events, args.locations)
+    with SandboxProcess(events, locations, SANDBOXES[group]) as sandbox:
+        yield sandbox
+
+
+def _write(
+    args: argparse.Namespace,
+    out: Path,
+    scenarios: list[Scenario],
+    results: _report.Results,
+    runs: int,
+    elapsed: float,
+) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+    meta = {
+        "machine": machine(),
+        "sdk_commit": commit(),
+        "before": args.before,
+        "command": command.strip(),
+        "runs": runs,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "seconds": round(elapsed),
+    }
+    table = _report.table(scenarios, results)
+    found = _report.targets(results)
+    text = "\n\n".join(
+        [
+            f"Machine: {meta['machine']}. SDK at {meta['sdk_commit']}"
+            + (f", before = {args.before}" if args.before else "")
+            + f". {runs} runs per approach; {meta['date']}; {elapsed:.0f} s. `{meta['command']}`",
+            "\n".join(f"- `{s.name}`: {s.description}" for s in scenarios),
+            table,
+            _report.targets_table(found),
+        ]
     )
-    print()
-    print("\n".join(sandbox_rows))
-    for problem in problems:
-        print(f"DEFECT: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    (out / "results.md").write_text(text + "\n", encoding="utf-8")
+    _report.write_json(out / "results.json", meta, scenarios, results)
+    title = f"{meta['command']} | SDK {meta['sdk_commit']} | {meta['date']}"
+    charted = _report.write_chart(out / "chart.png", scenarios, results, title)
+    print("\n" + text)
+    print(f"\nWrote {out / 'results.md'}, {out / 'results.json'}", end="")
+    print(f" and {out / 'chart.png'}" if charted else " (no matplotlib: no chart)")
+    defects = _report.problems(scenarios, results)
+    for defect in defects:
+        print(f"DEFECT: {defect}", file=sys.stderr)
+    return 1 if defects else 0
 
 
 if __name__ == "__main__":
