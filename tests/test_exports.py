@@ -12,6 +12,7 @@ PROMISED = {
     "Paginator",
     "Page",
     "RetryPolicy",
+    "APIResponse",
     # Models and request types
     "Money",
     "Location",

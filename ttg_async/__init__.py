@@ -28,6 +28,7 @@ from ttg_async._core.errors import (
     TTGError,
 )
 from ttg_async._core.pagination import Page, Paginator
+from ttg_async._core.response import APIResponse
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.client import TTGClient
 from ttg_async._ttg.crawl import CatalogRecord, Crawl, CrawlError, CrawlStats
@@ -67,12 +68,12 @@ from ttg_async._ttg.models import (
     VoucherLine,
 )
 from ttg_async._ttg.tiers import TierComparison, TierPrice, TierRow, compare_tiers
-
-__version__ = "0.1.0"
+from ttg_async._version import __version__
 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APITimeoutError",
     "AssignedSeat",
     "AuthenticationError",
@@ -132,3 +133,11 @@ __all__ = [
     "__version__",
     "compare_tiers",
 ]
+
+# Tracebacks and reprs name the public path (``ttg_async.NotFoundError``), not the private
+# module a class happens to live in. Pickling still works: the class is found here.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = __name__
+del _name, _value

@@ -137,8 +137,13 @@ class Transport:
                 request_id=rid,
                 request_sent=False,
             ) from None
+        # Which limit an attempt that runs out of time hit: its own, or the call's deadline.
+        limit = f"the per-attempt timeout of {timeout:.3g} s"
         if deadline_at is not None:
-            timeout = max(0.001, min(timeout, deadline_at - loop.time()))
+            left = deadline_at - loop.time()
+            if left < timeout:
+                limit = f"what was left ({max(left, 0.0):.3g} s) of the call's deadline"
+            timeout = max(0.001, min(timeout, left))
         # The backstop below starts first, so with equal times it would always win the race
         # against aiohttp's connect timer, and a connection that never opened would pass for
         # a sent request that timed out. aiohttp's connect phase (DNS and TCP; no pool wait,
@@ -169,14 +174,9 @@ class Transport:
                 request_id=rid,
                 request_sent=False,
             ) from None
-        except aiohttp.ServerTimeoutError:
+        except (aiohttp.ServerTimeoutError, TimeoutError):
             raise APITimeoutError(
-                f"{request.method} {request.path}: the server went silent for {timeout:.3g} s",
-                request_id=rid,
-            ) from None
-        except TimeoutError:
-            raise APITimeoutError(
-                f"{request.method} {request.path} took longer than {timeout:.3g} s",
+                f"{request.method} {request.path}: no complete answer within {limit}",
                 request_id=rid,
             ) from None
         except aiohttp.ClientConnectorError as exc:

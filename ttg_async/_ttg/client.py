@@ -10,25 +10,65 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import aiohttp
 
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
+from ttg_async._core.logs import configure_from_env
+from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
+from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl
-from ttg_async._ttg.protocol import build_request
+from ttg_async._ttg.protocol import RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
 __all__ = ["TTGClient"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# Headers a caller may not replace through ``extra_headers``: the checkout key has its own
+# argument (``idempotency_key=``), which keeps it on the error and in the retry table's view.
+_RESERVED_HEADERS = frozenset({"idempotency-key"})
+
+
+def _max_retries_policy(max_retries: object, field: str = "max_retries") -> RetryPolicy:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise ConfigurationError(f"must be an int, not {type(max_retries).__name__}", field=field)
+    if max_retries < 0:
+        raise ConfigurationError(f"must be 0 or more, got {max_retries}", field=field)
+    return RetryPolicy(max_attempts=max_retries + 1)
+
+
+def _with_extra_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestSpec:
+    """The request with the caller's headers replacing any of the same name (any case)."""
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"extra_headers: must be a mapping, not {type(extra).__name__}")
+    headers = dict(spec.headers)
+    request_id = spec.request_id
+    for name, value in extra.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"extra_headers[{name!r}]: names and values must be str")
+        if not name or any(c in name + value for c in "\r\n"):
+            raise ValueError(f"extra_headers[{name!r}]: empty name, or a line break")
+        lowered = name.lower()
+        if lowered in _RESERVED_HEADERS:
+            raise ValueError(
+                f"extra_headers[{name!r}]: pass the key as orders.create(idempotency_key=...)"
+            )
+        for existing in [h for h in headers if h.lower() == lowered]:
+            del headers[existing]
+        headers[name] = value
+        if lowered == "x-request-id":
+            request_id = value  # the caller's own trace ID: errors and logs carry it too
+    return RequestSpec(spec.method, spec.path, spec.query, headers, spec.body, request_id)
 
 
 class _Shared:
@@ -49,6 +89,10 @@ class TTGClient:
     >>> async with TTGClient("sk_test_...", "my-retailer") as ttg:
     ...     async for location in ttg.locations.list():
     ...         print(location.name)
+
+    ``max_retries=N`` is a shortcut for ``retry=RetryPolicy(max_attempts=N + 1)`` (``0``
+    turns retries off); giving both raises :class:`ConfigurationError`. ``$TTG_LOG=debug``
+    (or ``info``) turns on the SDK's own logging to stderr, with keys redacted.
 
     The key and retailer fall back to ``$TTG_API_KEY`` and ``$TTG_RETAILER``; ``platform`` to
     ``$TTG_PLATFORM`` and then ``"api"``; ``base_url`` to ``$TTG_BASE_URL`` and then to the
@@ -75,7 +119,9 @@ class TTGClient:
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
         session: aiohttp.ClientSession | None = None,
+        max_retries: int | None = None,
     ) -> None:
+        configure_from_env()
         config = resolve_config(
             api_key=api_key,
             retailer=retailer,
@@ -94,6 +140,14 @@ class TTGClient:
                 f"must be an aiohttp.ClientSession or None, not {type(session).__name__}",
                 field="session",
             )
+        if max_retries is not None:
+            if retry is not None:
+                raise ConfigurationError(
+                    "give either retry= or max_retries=, not both "
+                    "(max_retries=N is RetryPolicy(max_attempts=N + 1))",
+                    field="max_retries",
+                )
+            retry = _max_retries_policy(max_retries)
         self._init(_Shared(config, session), retry or RetryPolicy(), config.timeout, view=False)
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
@@ -142,6 +196,7 @@ class TTGClient:
         *,
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         timeout: float | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> TTGClient:
         """A light view of this client with other per-call options; it shares the session.
 
@@ -151,6 +206,12 @@ class TTGClient:
         Closing a view does nothing: the session belongs to the client it came from.
         """
         new_retry = self._retry
+        if not isinstance(max_retries, NotGiven):
+            if not isinstance(retry, NotGiven):
+                raise ConfigurationError(
+                    "give either retry= or max_retries=, not both", field="max_retries"
+                )
+            retry = _max_retries_policy(max_retries)
         if not isinstance(retry, NotGiven):
             if not isinstance(retry, RetryPolicy):
                 raise ConfigurationError(
@@ -208,6 +269,37 @@ class TTGClient:
         view._on_attempt = on_attempt
         return view
 
+    async def with_raw_response(
+        self, call: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> APIResponse[T]:
+        """Make one call and return its HTTP status, headers and request ID with its value.
+
+        >>> response = await ttg.with_raw_response(ttg.events.get, "1001")
+        >>> response.status, response.request_id, response.headers["Content-Type"]
+        (200, 'req_...', 'application/json; charset=utf-8')
+        >>> event = response.data
+
+        ``call`` is any call of this client (or of one of its views), with its arguments.
+        Errors are raised as usual; they carry ``status``, ``headers`` and ``request_id``
+        already. Calls made without this wrapper record nothing.
+        """
+        capture = Capture()
+        token = current_capture.set(capture)
+        try:
+            data = await call(*args, **kwargs)
+        finally:
+            current_capture.reset(token)
+        if capture.raw is None or capture.request_id is None:
+            raise TypeError(
+                "with_raw_response: the call made no HTTP request through a ttg_async client"
+            )
+        return APIResponse(
+            data,
+            status=capture.raw.status,
+            headers=capture.raw.headers,
+            request_id=capture.request_id,
+        )
+
     async def __aenter__(self) -> TTGClient:
         self._shared.pipeline.check_open()
         return self
@@ -236,8 +328,13 @@ class TTGClient:
         query: Mapping[str, object] | None = None,
         body: bytes | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        options: CallOptions | None = None,
     ) -> T:
-        """Run one call through the pipeline: every attempt sends the same request."""
+        """Run one call through the pipeline: every attempt sends the same request.
+
+        ``extra_headers`` are the SDK's own (an idempotency key); ``options`` carries what the
+        caller passed to the resource method (``extra_headers=``, ``timeout=``).
+        """
         shared = self._shared
         shared.pipeline.check_open()
         spec = build_request(
@@ -248,6 +345,15 @@ class TTGClient:
             body=body,
             extra_headers=extra_headers,
         )
+        timeout = self._timeout
+        if options is not None:
+            if options.extra_headers:
+                spec = _with_extra_headers(spec, options.extra_headers)
+            if not isinstance(options.timeout, NotGiven):
+                timeout = check_timeout(options.timeout)
+        capture = current_capture.get()
+        if capture is not None:
+            decode = capture.wrap(decode)
         return await shared.pipeline.call(
-            spec, decode, policy=self._retry, timeout=self._timeout, on_attempt=self._on_attempt
+            spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
         )

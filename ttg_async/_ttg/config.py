@@ -21,6 +21,7 @@ from ttg_async._core.config import (
     check_timeout,
 )
 from ttg_async._core.errors import ConfigurationError
+from ttg_async._version import __version__
 
 __all__ = [
     "PLATFORMS",
@@ -36,7 +37,7 @@ STAGING_URL: Final = "https://stg.ttix.io"
 PRODUCTION_URL: Final = "https://api.ttix.io"
 PLATFORMS: Final = ("ios", "android", "web", "api")
 
-USER_AGENT: Final = "ttg-async/0.1.0"
+USER_AGENT: Final = f"ttg-async/{__version__}"
 
 _TEST_PREFIX: Final = "sk_test_"
 _LIVE_PREFIX: Final = "sk_live_"

@@ -11,19 +11,44 @@ Decimal('185.00')
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from typing import Any, Final
 
 import msgspec
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 __all__ = ["Money"]
+
+_ISO_CODE: Final = re.compile(r"[A-Z]{3}")
+_KNOWN_CODES: Final = frozenset(list_currencies())
+
+
+class _MoneyMeta(msgspec.StructMeta):
+    """Checks the currency of a Money built by hand, and only then.
+
+    msgspec builds decoded values without calling the class, so this strictness never reaches
+    the wire: a currency code the server adds after this release still decodes (forward
+    compatibility), while ``Money(100, "usd")`` in your own code fails at once.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        money = super().__call__(*args, **kwargs)
+        code = money.currency
+        if not _ISO_CODE.fullmatch(code):
+            raise ValueError(
+                f"currency: must be an upper-case ISO 4217 code such as 'USD', got {code!r}"
+            )
+        if code not in _KNOWN_CODES:
+            raise ValueError(f"currency: {code!r} is not an ISO 4217 currency code")
+        return money
 
 
 # Money cannot subclass ttg_async._ttg.models.Model (that module imports this one), so it
 # repeats the settings that matter here: frozen, and camelCase wire names (both fields are one
 # word anyway).
-class Money(msgspec.Struct, frozen=True, rename="camel"):
+class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
     """An amount of money as the API sends it: integer minor units and a currency code.
 
     There is never a float in a ``Money``. ``amount`` is an ``int`` (``18500`` USD is $185.00),
@@ -36,6 +61,19 @@ class Money(msgspec.Struct, frozen=True, rename="camel"):
     '$185.00'
     >>> Money(18500, "KWD").decimal
     Decimal('18.500')
+
+    Amounts of one currency order and compare; across currencies, ordering raises
+    :class:`TypeError` (and ``==`` is simply false). ``str()`` formats for ``en_US``:
+
+    >>> Money(500, "USD") < Money(1250, "USD")
+    True
+    >>> max(Money(500, "GBP"), Money(1250, "GBP"))
+    Money(amount=1250, currency='GBP')
+    >>> str(Money(18500, "USD"))
+    '$185.00'
+
+    A hand-built ``Money`` needs a known, upper-case ISO 4217 code (``Money(1, "usd")`` raises
+    :class:`ValueError`); a code decoded from the API is kept as sent.
     """
 
     amount: int
@@ -67,6 +105,40 @@ class Money(msgspec.Struct, frozen=True, rename="camel"):
         """
         # Built from a string so no arithmetic context (and no rounding) is involved.
         return Decimal(f"{self.amount}e-{self.scale}")
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def _same_currency(self, other: Money, op: str) -> None:
+        if self.currency != other.currency:
+            raise TypeError(
+                f"cannot compare {self} {op} {other}: different currencies "
+                f"({self.currency} and {other.currency}); convert one first"
+            )
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other, "<")
+        return self.amount < other.amount
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other, "<=")
+        return self.amount <= other.amount
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other, ">")
+        return self.amount > other.amount
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other, ">=")
+        return self.amount >= other.amount
 
     def format(self, locale: str | Locale = "en_US") -> str:
         """Format for display in ``locale`` with babel, e.g. ``"$185.00"`` or ``"185,00 €"``.

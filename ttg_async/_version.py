@@ -1,0 +1,3 @@
+"""The one place the package version is written (hatch reads it for the metadata)."""
+
+__version__ = "0.1.0"
