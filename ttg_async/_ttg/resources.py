@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
 import msgspec
 
+from ttg_async._core.config import NOT_GIVEN, NotGiven
 from ttg_async._core.errors import GoneError, NotFoundError, TTGError
+from ttg_async._core.options import CallOptions, call_options
 from ttg_async._core.pagination import Page, Paginator, next_offset
 from ttg_async._ttg.errors import ProviderCodeNotFoundError
 from ttg_async._ttg.models import (
@@ -125,6 +127,7 @@ class _Resource:
         offset: int,
         max_items: int | None,
         concurrency: int,
+        options: CallOptions | None,
     ) -> Paginator[T]:
         decode = _many(type_)
 
@@ -134,6 +137,7 @@ class _Resource:
                 request_path,
                 decode,
                 query={**query, "limit": page_limit, "offset": page_offset},
+                options=options,
             )
             if pagination is None:
                 # A server that does not paginate this list sent everything at once.
@@ -157,6 +161,8 @@ class Locations(_Resource):
         offset: int = 0,
         max_items: int | None = None,
         concurrency: int = 1,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
     ) -> Paginator[Location]:
         """Every location, page by page.
 
@@ -170,6 +176,7 @@ class Locations(_Resource):
             offset=offset,
             max_items=max_items,
             concurrency=concurrency,
+            options=call_options(extra_headers, timeout),
         )
 
 
@@ -186,6 +193,8 @@ class Events(_Resource):
         offset: int = 0,
         max_items: int | None = None,
         concurrency: int = 1,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
     ) -> Paginator[Event]:
         """The events of one location.
 
@@ -200,12 +209,25 @@ class Events(_Resource):
             offset=offset,
             max_items=max_items,
             concurrency=concurrency,
+            options=call_options(extra_headers, timeout),
         )
 
-    async def get(self, event_id: str) -> Event:
-        """One event. Raises :class:`NotFoundError` for an unknown ID."""
+    async def get(
+        self,
+        event_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Event:
+        """One event. Raises :class:`NotFoundError` for an unknown ID.
+
+        >>> event = await ttg.events.get("1001")
+        """
         return await self._client._request(
-            "GET", path("events", check_id(event_id, "event_id")), _DECODE_EVENT
+            "GET",
+            path("events", check_id(event_id, "event_id")),
+            _DECODE_EVENT,
+            options=call_options(extra_headers, timeout),
         )
 
 
@@ -221,6 +243,8 @@ class Occurrences(_Resource):
         quantity: int | None = None,
         start_date: date | str | None = None,
         end_date: date | str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[Occurrence]:
         """Every occurrence of an event (dates are inclusive and event-local).
 
@@ -241,8 +265,9 @@ class Occurrences(_Resource):
             raise ValueError(f"end_date: {end} is before start_date {start}")
         query: dict[str, object] = {"quantity": quantity, "startDate": start, "endDate": end}
         request_path = path("events", event, "occurrences")
+        options = call_options(extra_headers, timeout)
         items, pagination = await self._client._request(
-            "GET", request_path, _DECODE_OCCURRENCES, query=query
+            "GET", request_path, _DECODE_OCCURRENCES, query=query, options=options
         )
         if pagination is None:
             return items
@@ -257,18 +282,31 @@ class Occurrences(_Resource):
             offset=following,
             max_items=None,
             concurrency=1,
+            options=options,
         )
         return items + await rest.collect()
 
-    async def get(self, event_id: str, occurrence_id: str) -> Occurrence:
-        """One occurrence of an event."""
+    async def get(
+        self,
+        event_id: str,
+        occurrence_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Occurrence:
+        """One occurrence of an event.
+
+        >>> show = await ttg.occurrences.get("1001", "100101")
+        """
         request_path = path(
             "events",
             check_id(event_id, "event_id"),
             "occurrences",
             check_id(occurrence_id, "occurrence_id"),
         )
-        return await self._client._request("GET", request_path, _DECODE_OCCURRENCE)
+        return await self._client._request(
+            "GET", request_path, _DECODE_OCCURRENCE, options=call_options(extra_headers, timeout)
+        )
 
 
 class Inventory(_Resource):
@@ -277,7 +315,13 @@ class Inventory(_Resource):
     __slots__ = ()
 
     async def list(
-        self, event_id: str, occurrence_id: str, *, provider_code: str | None = None
+        self,
+        event_id: str,
+        occurrence_id: str,
+        *,
+        provider_code: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[InventoryItem]:
         """Purchasable items; ``provider_code`` selects a rate code's prices (case-sensitive).
 
@@ -295,7 +339,13 @@ class Inventory(_Resource):
         query = {}
         if provider_code is not None:
             query["providerCode"] = check_provider_code(provider_code)
-        items, _ = await self._client._request("GET", request_path, _DECODE_INVENTORY, query=query)
+        items, _ = await self._client._request(
+            "GET",
+            request_path,
+            _DECODE_INVENTORY,
+            query=query,
+            options=call_options(extra_headers, timeout),
+        )
         return items
 
     async def by_rate_codes(
@@ -303,6 +353,9 @@ class Inventory(_Resource):
         event_id: str,
         occurrence_id: str,
         provider_codes: Iterable[str | None],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
     ) -> dict[str | None, _Items | ProviderCodeNotFoundError]:
         """One concurrent inventory call per rate code; ``None`` stands for the default tier.
 
@@ -324,7 +377,13 @@ class Inventory(_Resource):
 
         async def one(code: str | None) -> _Items | ProviderCodeNotFoundError:
             try:
-                return await self.list(event_id, occurrence_id, provider_code=code)
+                return await self.list(
+                    event_id,
+                    occurrence_id,
+                    provider_code=code,
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                )
             except ProviderCodeNotFoundError as exc:
                 return exc
 
@@ -345,7 +404,13 @@ class Carts(_Resource):
 
     __slots__ = ()
 
-    async def create(self, items: Sequence[CartItemInput]) -> Cart:
+    async def create(
+        self,
+        items: Sequence[CartItemInput],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Cart:
         """Hold the given items. All of them must come from one occurrence.
 
         Once the server answers 2xx the hold exists, so the answer never fails on a field the
@@ -373,19 +438,49 @@ class Carts(_Resource):
         body = _json.encode({"items": list(items)})
         # The hold exists once the server answers 2xx: its answer is read leniently, and one
         # whose promised fields are unreadable raises CommittedWriteDecodeError, never retried.
-        return await self._client._request("POST", path("carts"), _DECODE_CART_CREATED, body=body)
-
-    async def get(self, cart_id: str) -> Cart:
-        """A cart and its current total. An expired cart raises :class:`NotFoundError`."""
         return await self._client._request(
-            "GET", path("carts", check_id(cart_id, "cart_id")), _DECODE_CART
+            "POST",
+            path("carts"),
+            _DECODE_CART_CREATED,
+            body=body,
+            options=call_options(extra_headers, timeout),
         )
 
-    async def delete(self, cart_id: str) -> None:
-        """Release a hold early. Idempotent: a cart already gone is not an error."""
+    async def get(
+        self,
+        cart_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Cart:
+        """A cart and its current total. An expired cart raises :class:`NotFoundError`.
+
+        >>> cart = await ttg.carts.get(cart.id)
+        """
+        return await self._client._request(
+            "GET",
+            path("carts", check_id(cart_id, "cart_id")),
+            _DECODE_CART,
+            options=call_options(extra_headers, timeout),
+        )
+
+    async def delete(
+        self,
+        cart_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """Release a hold early. Idempotent: a cart already gone is not an error.
+
+        >>> await ttg.carts.delete(cart.id)
+        """
         try:
             await self._client._request(
-                "DELETE", path("carts", check_id(cart_id, "cart_id")), _empty
+                "DELETE",
+                path("carts", check_id(cart_id, "cart_id")),
+                _empty,
+                options=call_options(extra_headers, timeout),
             )
         except (NotFoundError, GoneError):
             # The hold no longer exists, which is what deleting it was for.
@@ -404,6 +499,8 @@ class Orders(_Resource):
         expected_total: Money,
         contact: Contact,
         idempotency_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
     ) -> Order:
         """Check out a cart. ``expected_total`` must equal the cart's current ``total``.
 
@@ -445,16 +542,37 @@ class Orders(_Resource):
                 _DECODE_ORDER_PLACED,
                 body=body,
                 extra_headers={"Idempotency-Key": key},
+                options=call_options(extra_headers, timeout),
             )
         except TTGError as exc:
             exc.idempotency_key = key
             raise
+        except asyncio.CancelledError as exc:
+            # A cancelled checkout may still have bought the tickets: keep its key reachable,
+            # so that the caller can ask again with it and get that order (or make it once).
+            exc.idempotency_key = key  # type: ignore[attr-defined]
+            exc.add_note(f"ttg_async: the cancelled checkout used idempotency_key={key}")
+            raise
 
-    async def get(self, order_id: str, *, cart_id: str | None = None) -> Order:
-        """One order, with its tickets and barcodes."""
+    async def get(
+        self,
+        order_id: str,
+        *,
+        cart_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Order:
+        """One order, with its tickets and barcodes.
+
+        >>> order = await ttg.orders.get(order.id)
+        """
         query = {} if cart_id is None else {"cartId": check_id(cart_id, "cart_id")}
         return await self._client._request(
-            "GET", path("orders", check_id(order_id, "order_id")), _DECODE_ORDER, query=query
+            "GET",
+            path("orders", check_id(order_id, "order_id")),
+            _DECODE_ORDER,
+            query=query,
+            options=call_options(extra_headers, timeout),
         )
 
 
