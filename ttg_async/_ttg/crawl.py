@@ -358,6 +358,7 @@ class Crawl:
         """Per-unit failures, in the order they happened (see :class:`CrawlError`)."""
         self._started = False
         self._finished = False
+        self._closed = False
         self._fatal: BaseException | None = None
         self._runner: asyncio.Task[None] | None = None
         self._t0: float | None = None
@@ -444,13 +445,18 @@ class Crawl:
             if self._fatal is not None:
                 raise self._fatal
         finally:
-            await self._shutdown()
-            self._save(force=True)
+            await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop the crawl: cancel every request in flight and save the checkpoint."""
+        """Stop the crawl: cancel every request in flight and save the checkpoint.
+
+        Safe to call more than once; only the first call saves, so a crawl closed late (say,
+        by the garbage collector) never overwrites the checkpoint of a newer crawl.
+        """
         await self._shutdown()
-        self._save(force=True)
+        if not self._closed:
+            self._save(force=True)
+            self._closed = True
 
     async def __aenter__(self) -> Crawl:
         return self
@@ -488,7 +494,7 @@ class Crawl:
 
     def _save(self, *, force: bool = False) -> None:
         checkpoint = self._checkpoint
-        if checkpoint is None or not self._started:
+        if checkpoint is None or not self._started or self._closed:
             return
         now = time.monotonic()
         if not force and (
