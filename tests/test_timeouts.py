@@ -33,8 +33,10 @@ from ttg_async.sandbox import Sandbox
 KEY = "sk_test_timeouts"
 RETAILER = "timeouts"
 EVENT_ROUTE = "GET /api/v3/events/{eventId}"
-# Loop-time slack for "ended on time" on a busy 2-core machine.
-SLACK = 0.15
+# Loop-time slack for "ended on time", generous for a 2-core machine whose cores are kept
+# busy by other processes. Every guarded failure overshoots by far more (a whole attempt, a
+# backoff, a server's latency), and the safety checks below prefer outcomes to clocks.
+SLACK = 0.4
 
 
 async def wait_until(predicate: Callable[[], bool], *, timeout: float = 2.0) -> None:
@@ -79,7 +81,12 @@ async def test_a_silent_server_times_out_the_attempt(sandbox: tuple[Sandbox, str
 
 
 async def test_the_deadline_bounds_every_attempt_together(sandbox: tuple[Sandbox, str]) -> None:
-    """timeout=0.2 and deadline=0.5: attempts of 0.2, 0.2 and 0.1 s, then the call ends."""
+    """timeout=0.2 and deadline=0.5: attempts of 0.2, 0.2 and 0.1 s, then the call ends.
+
+    How many attempts fit depends on the machine's load (a late timer eats into the next
+    budget), so the count is bounded, not fixed: more than one (the timeout, not the
+    deadline, cut the first), and never more than the deadline can hold.
+    """
     sb, base_url = sandbox
     sb.set_latency(EVENT_ROUTE, 1.0)
     loop = asyncio.get_running_loop()
@@ -89,11 +96,35 @@ async def test_the_deadline_bounds_every_attempt_together(sandbox: tuple[Sandbox
         with pytest.raises(APITimeoutError) as info:
             await ttg.events.get("1001")
         elapsed = loop.time() - start
-        assert 0.45 <= elapsed <= 0.5 + SLACK
+        assert 0.5 - 0.01 <= elapsed <= 0.5 + SLACK
         exc = info.value
-        assert exc.attempts == 3
+        assert 2 <= exc.attempts <= 3
+        assert exc.request_sent
         assert exc.request_id is not None
-        assert sb.attempts(exc.request_id) == 3
+        assert 1 <= sb.attempts(exc.request_id) <= exc.attempts
+
+
+async def test_a_deadline_spent_before_the_first_attempt_sends_nothing(
+    sandbox: tuple[Sandbox, str],
+) -> None:
+    """The deadline is gone before the loop could start an attempt: nothing is sent.
+
+    A nanosecond is over before the loop looks at its clock again; a real program gets here
+    when it hands a call the little time its own caller has left.
+    """
+    sb, base_url = sandbox
+    async with client(base_url, retry=RetryPolicy(deadline=1e-9)) as ttg:
+        with pytest.raises(APITimeoutError) as info:
+            await ttg.events.get("1001")
+    exc = info.value
+    assert exc.attempts == 0
+    assert not exc.request_sent
+    assert not exc.outcome_unknown
+    assert "deadline" in str(exc)
+    assert "before an attempt" in str(exc)
+    assert exc.request_id is not None
+    assert sb.attempts(exc.request_id) == 0
+    assert sb.request_count() == 0
 
 
 async def test_a_wait_that_would_cross_the_deadline_is_not_slept(
@@ -108,7 +139,7 @@ async def test_a_wait_that_would_cross_the_deadline_is_not_slept(
         start = loop.time()
         with pytest.raises(RateLimitError) as info:
             await ttg.events.get("1001")
-        assert loop.time() - start < 0.1
+        assert loop.time() - start < 0.5  # sleeping for Retry-After would take a second
         assert info.value.attempts == 1
         assert info.value.retry_after == 1.0
 
@@ -202,6 +233,39 @@ async def test_the_deadline_does_count_the_wait_for_a_slot(sandbox: tuple[Sandbo
             task.cancel()
         await asyncio.gather(*blockers, return_exceptions=True)
         assert_pool_idle(ttg, 2)
+
+
+async def test_an_attempt_that_got_its_slot_late_is_clamped_to_the_deadline(
+    sandbox: tuple[Sandbox, str],
+) -> None:
+    """A slot freed 0.3 s into a 0.8 s deadline leaves the attempt 0.5 s, not its full budget.
+
+    The server answers in 0.65 s. An attempt clamped to what is left of the deadline times
+    out (sent, at the deadline); one that kept the 0.8 s budget it was given before the wait
+    would have succeeded at 0.95 s, past the deadline. So the outcome, not a clock, tells.
+    """
+    sb, base_url = sandbox
+    sb.set_latency("GET /api/v3/locations", 0.3)
+    sb.set_latency(EVENT_ROUTE, 0.65)
+    loop = asyncio.get_running_loop()
+    async with client(
+        base_url, timeout=10.0, retry=RetryPolicy.disabled(), max_connections=1
+    ) as ttg:
+        blocker = asyncio.create_task(ttg.locations.list().collect())
+        await wait_until(lambda: sb.request_count("GET /api/v3/locations") == 1)
+        hurried = ttg.with_options(retry=RetryPolicy(max_attempts=1, deadline=0.8))
+        start = loop.time()
+        with pytest.raises(APITimeoutError) as info:
+            await hurried.events.get("1001")
+        elapsed = loop.time() - start
+        assert await blocker
+        exc = info.value
+        assert exc.request_sent  # it got a slot and went out; the deadline cut it short
+        assert exc.attempts == 1
+        assert exc.request_id is not None
+        assert sb.attempts(exc.request_id) == 1
+        assert elapsed <= 0.8 + SLACK
+        assert_pool_idle(ttg, 1)
 
 
 # -- a server that drips: #9547 ------------------------------------------------------------

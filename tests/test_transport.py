@@ -26,7 +26,7 @@ from ttg_async.sandbox import Sandbox
 KEY = "sk_test_transport"
 RETAILER = "transport"
 ITEM = CartItemInput("100101", "item", "option")
-SLACK = 0.15
+SLACK = 0.4  # generous: a busy 2-core machine; a hang overshoots by whole attempts
 
 
 @pytest.fixture
@@ -113,3 +113,34 @@ async def test_a_session_passed_in_stays_open() -> None:
             assert event.id == "1001"
         assert ttg.closed
         assert not session.closed
+
+
+async def test_a_server_that_hangs_up_without_answering_is_a_sent_request() -> None:
+    """The disconnect branch: the server read the request, then closed without a status line.
+
+    The sandbox cuts the head of DELETE's bodiless 204 after releasing the hold. aiohttp
+    silently sends a DELETE once more on a broken kept-alive connection, so every arrival is
+    cut here, and the SDK sees the disconnect on each of its attempts. The request went out,
+    so it may have acted: ``request_sent`` and ``outcome_unknown``.
+    """
+    sb = Sandbox(seed=1)
+    policy = RetryPolicy(max_attempts=3, backoff_base=0)
+    route = "DELETE /api/v3/carts/{cartId}"
+    async with (
+        sb.serve() as base_url,
+        TTGClient(KEY, RETAILER, base_url=base_url, retry=policy) as ttg,
+    ):
+        fault = sb.inject(route, "truncate", times=100)
+        with pytest.raises(APIConnectionError) as info:
+            await ttg.carts.delete("cart_000001")
+        exc = info.value
+        assert type(exc) is APIConnectionError
+        assert "closed the connection without answering" in str(exc)
+        assert exc.request_sent
+        assert exc.outcome_unknown
+        assert exc.attempts == 3  # DELETE is idempotent, so each attempt was allowed
+        assert exc.__cause__ is None
+        assert exc.request_id is not None
+        # Every arrival carried the call's one X-Request-ID, aiohttp's own re-sends included.
+        assert sb.attempts(exc.request_id) == fault.hits >= 3
+        assert {r.request_id for r in sb.wire_log(route)} == {exc.request_id}
