@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from ttg_async._core.decoding import decoder_for
-from ttg_async._core.errors import APIError, RateLimitError
+from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
 from ttg_async._core.pagination import Page
 from ttg_async._core.retry import parse_retry_after
 from ttg_async._core.transport import RequestSpec
@@ -165,7 +165,6 @@ def error_from_response(
 
 class _Success(msgspec.Struct):
     success: Any = True
-    meta: Any = None
 
 
 _success_decoder: Final = msgspec.json.Decoder(_Success)
@@ -181,11 +180,23 @@ def _decode(
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, request_id=request_id)
     rid = header(headers, "X-Request-ID") or request_id
-    result = decode_body(status, body, decode, request_id=rid)
+    try:
+        result = decode_body(status, body, decode, request_id=rid)
+    except ResponseDecodeError as exc:
+        # An error envelope under a 2xx has no `data`: it is an error all the same.
+        if exc.path is not None and _says_failure(body):
+            raise error_from_response(status, headers, body, request_id=request_id) from None
+        raise
     if result.success is False:
-        # A 2xx that says it failed is an error all the same.
         raise error_from_response(status, headers, body, request_id=request_id)
     return result
+
+
+def _says_failure(body: bytes) -> bool:
+    try:
+        return _success_decoder.decode(body).success is False
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
 
 
 # Building `BuybackDataEnvelope[X]` costs about as much as decoding a small body: once per type.

@@ -27,7 +27,7 @@ from ttg_async.buyback.sandbox._state import (
     quote_wire,
 )
 from ttg_async.sandbox._app import _abort, _truncate
-from ttg_async.sandbox._faults import PROXY_502, Fault, FaultPlan
+from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan
 
 PREFIX: Final = "/partner"
 _JSON: Final = "application/json"
@@ -133,15 +133,18 @@ class App:
         request[REQUEST_ID_KEY] = request_id
 
         fault = self.faults.pick(route) if self.faults.faults else None
-        if fault is not None and fault.kind == "reset_before":
+        kind = None if fault is None else fault.kind
+        if kind == "reset_before":
             _abort(request)
             return web.Response(status=204)  # never written: the transport is gone
         delay = float(self.options.get("latency", 0.0))
-        if fault is not None and fault.kind == "slow":
+        if fault is not None and kind == "slow":
             delay += fault.delay
         if delay > 0:
             await asyncio.sleep(delay)
-        if fault is not None and fault.kind in ("status", "html_502"):
+            if request.transport is None:
+                return web.Response(status=204)  # the client left: nothing is done
+        if fault is not None and kind in ("status", "html_502"):
             return self._fault_response(request, fault)
 
         resp: web.StreamResponse
@@ -154,14 +157,21 @@ class App:
         except BuybackApiError as err:
             resp = self._error(request, err)
         resp.headers["X-Request-ID"] = request_id
-        if fault is not None and fault.kind == "reset_after_commit":
-            _abort(request)  # the work is done; only the answer is lost
-        elif fault is not None and fault.kind == "truncate" and isinstance(resp, web.Response):
+        if fault is None or kind not in AFTER_COMMIT:
+            return resp
+        # The work is done (or refused); only the answer goes wrong now.
+        if kind == "reset_after_commit":
+            _abort(request)
+        elif kind == "truncate" and isinstance(resp, web.Response):
             _truncate(request, resp, request_id)
+        elif kind in ("status_after_commit", "html_502_after_commit"):
+            resp = self._fault_response(request, fault)
+        elif kind == "slow_after_commit":
+            await asyncio.sleep(fault.delay)
         return resp
 
     def _fault_response(self, request: web.Request, fault: Fault) -> web.Response:
-        if fault.kind == "html_502":
+        if fault.kind in ("html_502", "html_502_after_commit"):
             return web.Response(body=PROXY_502, status=502, content_type="text/html")
         headers = {"X-Request-ID": request[REQUEST_ID_KEY]}
         if fault.retry_after is not None:

@@ -189,6 +189,24 @@ class BuybackSandbox:
             if client_id is None or token.client_id == client_id:
                 token.expires_at = min(token.expires_at, now)
 
+    @property
+    def tokens_born_expired(self) -> bool:
+        """When true, every new token is already expired, as from a server whose clock runs
+        ahead: a client's renewal gets ``TOKEN_EXPIRED`` again."""
+        return self._state.tokens_born_expired
+
+    @tokens_born_expired.setter
+    def tokens_born_expired(self, value: bool) -> None:
+        self._state.tokens_born_expired = bool(value)
+
+    def issued_tokens(self, client_id: str | None = None) -> list[str]:
+        """Every access token issued so far (to one partner, or to all), oldest first."""
+        return [
+            t.value
+            for t in self._state.tokens.values()
+            if client_id is None or t.client_id == client_id
+        ]
+
     def token_requests(self, client_id: str | None = None) -> int:
         """How many ``POST /v1/auth/token`` requests arrived (for one client ID, or all)."""
         counts = self._state.counters.token_requests
@@ -296,6 +314,13 @@ class BuybackSandbox:
         if route is None:
             return sum(requests.values())
         return requests.get(_check_route(route), 0)
+
+    def reset_counters(self) -> None:
+        """Zero the request, attempt and token-request counters."""
+        counters = self._state.counters
+        counters.requests.clear()
+        counters.attempts.clear()
+        counters.token_requests.clear()
 
     def attempts(self, request_id: str) -> int:
         """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""

@@ -17,6 +17,9 @@ from ttg_async.buyback.sandbox._catalog import Catalog, Event, Section, price_pe
 
 TEST_PREFIX: Final = "tbb_test_"
 TEST_SECRET: Final = "secret"
+#: Test partners whose ID starts so have no payment method, or are suspended.
+NO_PAYMENT_PREFIX: Final = "tbb_test_nopay"
+SUSPENDED_PREFIX: Final = "tbb_test_suspended"
 DELIVERY_TYPES: Final = ("mobile_transfer", "mobile_qr", "pdf")
 
 
@@ -83,6 +86,7 @@ class State:
         self.token_lifetime = token_lifetime
         self.quote_ttl = quote_ttl
         self.clock_offset = 0.0
+        self.tokens_born_expired = False
         self.partners: dict[str, Partner] = {}
         self.tokens: dict[str, IssuedToken] = {}
         self.quotes: dict[str, QuoteRecord] = {}
@@ -96,7 +100,11 @@ class State:
     def partner(self, client_id: str) -> Partner | None:
         partner = self.partners.get(client_id)
         if partner is None and client_id.startswith(TEST_PREFIX) and len(client_id) > 9:
-            partner = self.partners[client_id] = Partner(client_id)
+            partner = self.partners[client_id] = Partner(
+                client_id,
+                payment_configured=not client_id.startswith(NO_PAYMENT_PREFIX),
+                suspended=client_id.startswith(SUSPENDED_PREFIX),
+            )
         return partner
 
     def issue_token(self, partner: Partner) -> IssuedToken:
@@ -105,7 +113,7 @@ class State:
             value=f"tbbtok_{secrets.token_urlsafe(24)}",
             client_id=partner.client_id,
             issued_at=now,
-            expires_at=now + self.token_lifetime,
+            expires_at=now if self.tokens_born_expired else now + self.token_lifetime,
         )
         self.tokens[token.value] = token
         return token
