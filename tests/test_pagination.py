@@ -22,22 +22,34 @@ class Source:
         claimed_total: int | None = None,
         max_limit: int = 1000,
         delay: float = 0.0,
+        slow_from: int | None = None,
     ) -> None:
         self.data = data
         self.claimed_total = claimed_total
         self.max_limit = max_limit
         self.delay = delay
+        self.slow_from = slow_from
         self.requests: list[tuple[int, int]] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.cancelled = 0
 
     async def __call__(self, offset: int, limit: int) -> Page[int]:
         self.requests.append((offset, limit))
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            # Later pages answer faster, so out-of-order completion is exercised.
-            await asyncio.sleep(self.delay / (1 + offset))
+            # Later pages answer faster, so out-of-order completion is exercised; with
+            # slow_from, pages before it answer at once and the others take the whole delay.
+            if self.slow_from is None:
+                pause = self.delay / (1 + offset)
+            else:
+                pause = self.delay if offset >= self.slow_from else 0.0
+            try:
+                await asyncio.sleep(pause)
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
             limit = min(limit, self.max_limit)
             total = len(self.data) if self.claimed_total is None else self.claimed_total
             return Page(self.data[offset : offset + limit], limit, offset, total)
@@ -130,14 +142,26 @@ async def test_concurrent_prefetch_respects_max_items() -> None:
 
 
 async def test_breaking_out_cancels_prefetched_pages() -> None:
-    source = Source(list(range(1000)), delay=0.05)
+    """Stop after the first prefetched page: the pages still in flight are cancelled.
+
+    (The first page is fetched alone, before any prefetching, so breaking there would prove
+    nothing.) The first two pages answer at once and the others would take 30 s, so the rest
+    of the window is surely still in flight, and waiting for it would trip the guard.
+    """
+    source = Source(list(range(1000)), delay=30.0, slow_from=20)
     async with asyncio.timeout(5):
         paginator = Paginator(source, limit=10, concurrency=8)
         pages = paginator.pages()
+        offsets = []
         async for page in pages:
-            assert page.offset == 0
-            break
+            offsets.append(page.offset)
+            if len(offsets) == 2:
+                break
+        in_flight = source.in_flight
         await pages.aclose()  # type: ignore[attr-defined]
+    assert offsets == [0, 10]
+    assert in_flight == 7  # the window of 8, less the page just handed out
+    assert source.cancelled == in_flight  # cancelled, not left to finish (or to leak)
     assert source.in_flight == 0
 
 

@@ -447,7 +447,7 @@ async def test_deadline_bounds_the_whole_call() -> None:
     with pytest.raises(APITimeoutError) as info:
         await run(slow, policy=policy, timeout=0.1)
     elapsed = loop.time() - start
-    assert elapsed < 0.25 + 0.05
+    assert elapsed < 0.25 + 0.3  # generous for a busy machine; the budgets below are exact
     assert budgets[0] == 0.1
     assert budgets[-1] < 0.1  # the last attempt got only what was left
     assert info.value.attempts == len(budgets) >= 2
@@ -456,11 +456,11 @@ async def test_deadline_bounds_the_whole_call() -> None:
 async def test_a_wait_that_would_cross_the_deadline_gives_up_now() -> None:
     loop = asyncio.get_running_loop()
     policy = RetryPolicy(deadline=0.2)
-    error = RateLimitError("wait", status=429, retry_after=0.5)
+    error = RateLimitError("wait", status=429, retry_after=2.0)
     start = loop.time()
     with pytest.raises(RateLimitError) as info:
         await run(scripted(error, "ok"), policy=policy)
-    assert loop.time() - start < 0.1
+    assert loop.time() - start < 0.5  # obeying Retry-After would take 2 s
     assert info.value is error
     assert info.value.attempts == 1
 
@@ -471,7 +471,7 @@ async def test_retry_after_beyond_the_cap_gives_up_at_once() -> None:
     start = loop.time()
     with pytest.raises(RateLimitError) as info:
         await run(scripted(error, "ok"), policy=RetryPolicy(max_retry_after=0.05))
-    assert loop.time() - start < 0.1
+    assert loop.time() - start < 0.5
     assert info.value is error
     assert info.value.attempts == 1
 
@@ -517,7 +517,7 @@ async def test_a_closed_gate_fails_fast_instead_of_hanging() -> None:
     start = loop.time()
     with pytest.raises(RateLimitError) as info:
         await run(scripted("ok", calls=calls), policy=RetryPolicy(max_retry_after=1.0), gate=gate)
-    assert loop.time() - start < 0.1
+    assert loop.time() - start < 0.5  # waiting would take a second at least
     assert calls == []
     assert info.value.attempts == 0
     assert info.value.request_id == "req_abc123"
@@ -532,7 +532,7 @@ async def test_the_gate_is_bounded_by_the_deadline() -> None:
     start = loop.time()
     with pytest.raises(RateLimitError):
         await run(scripted("ok"), policy=RetryPolicy(deadline=0.1), gate=gate)
-    assert loop.time() - start < 0.05
+    assert loop.time() - start < 0.5  # the gate stays shut for 5 s
 
 
 async def test_a_bogus_retry_after_closes_the_gate_only_up_to_the_cap() -> None:
