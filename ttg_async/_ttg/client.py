@@ -26,7 +26,7 @@ from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl
-from ttg_async._ttg.protocol import RequestSpec, build_request
+from ttg_async._ttg.protocol import STRICT, RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
 __all__ = ["TTGClient"]
@@ -71,6 +71,12 @@ def _with_extra_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestS
     return RequestSpec(spec.method, spec.path, spec.query, headers, spec.body, request_id)
 
 
+def _check_strict(strict: object) -> bool:
+    if not isinstance(strict, bool):
+        raise ConfigurationError(f"must be a bool, not {type(strict).__name__}", field="strict")
+    return strict
+
+
 class _Shared:
     """What a client and all its :meth:`~TTGClient.with_options` views have in common."""
 
@@ -93,6 +99,10 @@ class TTGClient:
     ``max_retries=N`` is a shortcut for ``retry=RetryPolicy(max_attempts=N + 1)`` (``0``
     turns retries off); giving both raises :class:`ConfigurationError`. ``$TTG_LOG=debug``
     (or ``info``) turns on the SDK's own logging to stderr, with keys redacted.
+
+    Answers are read leniently: a field the API docs do not promise that arrives in an
+    unexpected shape is dropped (one WARNING per JSON path), never a failed call.
+    ``strict=True`` raises :class:`ResponseDecodeError` instead (see ``docs/contract.md``).
 
     The key and retailer fall back to ``$TTG_API_KEY`` and ``$TTG_RETAILER``; ``platform`` to
     ``$TTG_PLATFORM`` and then ``"api"``; ``base_url`` to ``$TTG_BASE_URL`` and then to the
@@ -120,6 +130,7 @@ class TTGClient:
         max_connections: int = 64,
         session: aiohttp.ClientSession | None = None,
         max_retries: int | None = None,
+        strict: bool = False,
     ) -> None:
         configure_from_env()
         config = resolve_config(
@@ -149,6 +160,7 @@ class TTGClient:
                 )
             retry = _max_retries_policy(max_retries)
         self._init(_Shared(config, session), retry or RetryPolicy(), config.timeout, view=False)
+        self._strict = _check_strict(strict)
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
         self._shared = shared
@@ -197,8 +209,13 @@ class TTGClient:
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         timeout: float | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        strict: bool | NotGiven = NOT_GIVEN,
     ) -> TTGClient:
         """A light view of this client with other per-call options; it shares the session.
+
+        ``strict=True`` makes every answer that does not fit the models raise
+        :class:`ResponseDecodeError`, instead of dropping the undocumented fields that do not
+        fit (see ``docs/contract.md``).
 
         >>> fast = ttg.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
         >>> await fast.events.get("1001")
@@ -223,6 +240,7 @@ class TTGClient:
             new_timeout = check_timeout(timeout)
         view = object.__new__(TTGClient)
         view._init(self._shared, new_retry, new_timeout, view=True)
+        view._strict = self._strict if isinstance(strict, NotGiven) else _check_strict(strict)
         return view
 
     def crawl(
@@ -266,6 +284,7 @@ class TTGClient:
         """A view whose every HTTP attempt calls ``on_attempt`` first (a crawl's counter)."""
         view = object.__new__(TTGClient)
         view._init(self._shared, self._retry, self._timeout, view=True)
+        view._strict = self._strict
         view._on_attempt = on_attempt
         return view
 
@@ -354,6 +373,11 @@ class TTGClient:
         capture = current_capture.get()
         if capture is not None:
             decode = capture.wrap(decode)
-        return await shared.pipeline.call(
-            spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
-        )
+        # The decoders read strictness from the call's context (see protocol.STRICT).
+        strict = STRICT.set(self._strict)
+        try:
+            return await shared.pipeline.call(
+                spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
+            )
+        finally:
+            STRICT.reset(strict)

@@ -420,7 +420,8 @@ class Contact(Model, kw_only=False, frozen=True):
     """The purchaser's contact details; sent at checkout and echoed on the order.
 
     Each field must be a string. ``orders.create`` also refuses empty ones, before any
-    request; decoding does not, so an order made elsewhere without a phone still decodes.
+    request. On an order, the echo is read as a whole: one that lacks a field is dropped
+    (``order.contact`` is ``None``, with a WARNING), and the order still decodes.
 
     >>> Contact("John Smith", "john.smith@example.com", "+12125550123").email
     'john.smith@example.com'
