@@ -167,7 +167,6 @@ def test_page_blocks_run_against_the_sandbox(page: Path, monkeypatch: pytest.Mon
         monkeypatch.setenv("TTG_RETAILER", RETAILER)
         monkeypatch.delenv("TTG_PLATFORM", raising=False)
         run_page(blocks, base_url, sandbox)
-    assert sandbox.request_count() > 0 or all("ttg." not in b.code for b in blocks)
 
 
 PYTEST_BLOCKS = [b for page in PAGES for b in blocks_of(page) if b.mode == "pytest"]
