@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 from conftest import FAST
 
@@ -144,3 +145,35 @@ async def test_aclose_stops_a_token_request_in_flight(base_url: str, sb: Buyback
         await call
     await tbb.aclose()  # the shielded token request is cancelled, nothing leaks
     assert tbb.closed
+
+
+async def test_a_refusal_that_arrives_after_the_renewal_reuses_the_new_token(
+    tbb: BuybackClient, sb: BuybackSandbox
+) -> None:
+    await tbb.events.get("evt_1001")
+    sb.revoke_tokens()
+    # The sections call is refused late, after the events call has renewed and replayed.
+    sb.inject("GET /v1/events/{event_id}/sections", "slow", delay=0.3)
+    sections = asyncio.ensure_future(tbb.sections.list("evt_1001"))
+    await tbb.events.get("evt_1001")
+    assert sb.token_requests() == 2
+    assert await sections
+    assert sb.token_requests() == 2  # the late refusal took the token already renewed
+
+
+async def test_aclose_stops_a_token_request_on_a_session_it_does_not_own(
+    base_url: str, sb: BuybackSandbox
+) -> None:
+    sb.set_latency(5)
+    async with aiohttp.ClientSession() as session:
+        tbb = BuybackClient("tbb_test_alpha", "secret", base_url=base_url, session=session)
+        call = asyncio.ensure_future(tbb.events.get("evt_1001"))
+        await asyncio.sleep(0.1)
+        flight = tbb._shared.tokens._flight
+        assert flight is not None
+        call.cancel()
+        async with asyncio.timeout(3):  # generous: the server would answer only after 5 s
+            await tbb.aclose()
+        assert flight.done()  # not left running on the caller's session
+        with pytest.raises(asyncio.CancelledError):
+            await call

@@ -3,6 +3,7 @@ quoting, pagination, configuration and the lifecycle."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -126,7 +127,8 @@ async def test_empty_page_with_has_more_ends_the_walk(
     tbb: BuybackClient, sb: BuybackSandbox
 ) -> None:
     sb.pagination_quirk = "endless"
-    events = await tbb.events.list(limit=10).collect()
+    async with asyncio.timeout(20):  # generous; a walk that never ends fails here
+        events = await tbb.events.list(limit=10).collect()
     assert [e.event_id for e in events] == sb.event_ids()
     # Three full-ish pages, then one empty page that says has_more: the walk stops there.
     assert sb.request_count("GET /v1/events") == 4
