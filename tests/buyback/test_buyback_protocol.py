@@ -231,3 +231,16 @@ def test_build_request() -> None:
     assert spec.query == (("limit", "5"),)
     token_request = build_request("POST", "/v1/auth/token", token=None, body={})
     assert "Authorization" not in token_request.headers
+
+
+def test_a_token_answer_off_the_schema_does_not_keep_the_token() -> None:
+    body = b'{"success": true, "data": {"access_token": "tok_KEEPOUT_123", "expires_in": "x"}}'
+    with pytest.raises(ResponseDecodeError) as caught:
+        decode_token(200, {}, body, request_id=None)
+    assert caught.value.path == "$.data.expires_in"
+    assert b"tok_KEEPOUT_123" not in caught.value.body
+    assert "tok_KEEPOUT_123" not in str(caught.value) + repr(vars(caught.value))
+    # Other answers keep their body, as TTG's do.
+    with pytest.raises(ResponseDecodeError) as other:
+        decode_data(200, {}, b'{"data": {"row_name": 5}}', Row, request_id=None)
+    assert other.value.body == b'{"data": {"row_name": 5}}'

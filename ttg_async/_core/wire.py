@@ -13,14 +13,17 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Final, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import msgspec
 
-from ttg_async._core.errors import ResponseDecodeError
+from ttg_async._core.decoding import error_path
+from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
+from ttg_async._core.retry import parse_retry_after
 
-__all__ = ["decode_body", "header", "new_request_id", "query_pairs", "quote_path"]
+__all__ = ["api_error", "decode_body", "header", "new_request_id", "query_pairs", "quote_path"]
 
 T = TypeVar("T")
 
@@ -89,28 +92,55 @@ def decode_body(
     decode: Callable[[bytes], T],
     *,
     request_id: str | None,
+    keep_body: bool = True,
 ) -> T:
     """Decode a success body, or raise :class:`ResponseDecodeError` naming where it failed.
 
     ``path`` is msgspec's ``$.data[3].field`` for a body off the schema (``$`` for the document
-    itself) and ``None`` for a body that is not JSON at all.
+    itself) and ``None`` for a body that is not JSON at all. The error keeps the body unless
+    ``keep_body`` is false (an answer that holds a credential, such as an access token).
 
     >>> decode_body(200, b"[1]", msgspec.json.Decoder(list[int]).decode, request_id=None)
     [1]
     """
+    kept = body if keep_body else None
     try:
         return decode(body)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        # A mismatch at the top level carries no "- at" part: it is then the document root.
-        where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
         raise ResponseDecodeError(
-            f"response does not fit the schema: {text}",
+            f"response does not fit the schema: {exc}",
             status=status,
-            path=where,
+            path=error_path(exc),
             request_id=request_id,
+            body=kept,
         ) from None
     except msgspec.DecodeError as exc:
         raise ResponseDecodeError(
-            f"response body is not valid JSON: {exc}", status=status, request_id=request_id
+            f"response body is not valid JSON: {exc}",
+            status=status,
+            request_id=request_id,
+            body=kept,
         ) from None
+
+
+def api_error(
+    cls: type[APIError],
+    message: str,
+    response_headers: Mapping[str, str],
+    /,
+    *,
+    now: datetime | None = None,
+    **fields: Any,
+) -> APIError:
+    """Build the error ``cls(message, **fields)``; a :class:`RateLimitError` also gets the
+    server's ``Retry-After`` in seconds, read at ``now``.
+
+    >>> api_error(RateLimitError, "slow down", {"Retry-After": "2"}, status=429).retry_after
+    2.0
+    """
+    if issubclass(cls, RateLimitError):
+        retry_after = parse_retry_after(
+            header(response_headers, "Retry-After"), now=now or datetime.now(UTC)
+        )
+        return cls(message, retry_after=retry_after, **fields)
+    return cls(message, **fields)

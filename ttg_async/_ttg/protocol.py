@@ -10,13 +10,11 @@ tested with byte literals. The transport only moves the bytes these functions pr
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, TypeVar
-from urllib.parse import quote
 
 import msgspec
 
@@ -24,11 +22,10 @@ from ttg_async._core.decoding import TolerantDecoder, decoder_for, error_path, w
 from ttg_async._core.errors import (
     APIError,
     CommittedWriteDecodeError,
-    RateLimitError,
     ResponseDecodeError,
 )
-from ttg_async._core.retry import parse_retry_after
 from ttg_async._core.transport import RawResponse, RequestSpec
+from ttg_async._core.wire import api_error, header, new_request_id, query_pairs, quote_path
 from ttg_async._ttg.config import ClientConfig
 from ttg_async._ttg.errors import error_class_for
 from ttg_async._ttg.models import DataEnvelope, ListEnvelope, Pagination
@@ -50,13 +47,6 @@ __all__ = [
 T = TypeVar("T")
 
 API_PREFIX: Final = "/api/v3"
-# Unreserved characters need no quoting: most IDs and every fixed segment take this path.
-_PLAIN_SEGMENT: Final = re.compile(r"[A-Za-z0-9_.~-]+")
-
-
-def new_request_id() -> str:
-    """A fresh trace ID in the documented form ``req_<hex>``."""
-    return f"req_{secrets.token_hex(12)}"
 
 
 def new_idempotency_key() -> str:
@@ -73,16 +63,7 @@ def path(*segments: str) -> str:
     >>> path("events", "12/3", "occurrences")
     '/api/v3/events/12%2F3/occurrences'
     """
-    return API_PREFIX + "".join(
-        "/" + (segment if _PLAIN_SEGMENT.fullmatch(segment) else quote(segment, safe=""))
-        for segment in segments
-    )
-
-
-def _query_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return quote_path(API_PREFIX, *segments)
 
 
 def build_request(
@@ -103,10 +84,7 @@ def build_request(
         headers["Content-Type"] = "application/json"
     if extra_headers:
         headers.update(extra_headers)
-    params = tuple(
-        (name, _query_value(value)) for name, value in (query or {}).items() if value is not None
-    )
-    return RequestSpec(method, request_path, params, headers, body, rid)
+    return RequestSpec(method, request_path, query_pairs(query), headers, body, rid)
 
 
 class _ErrorBody(msgspec.Struct):
@@ -126,13 +104,7 @@ class _ErrorEnvelope(msgspec.Struct):
 _error_decoder: Final = msgspec.json.Decoder(_ErrorEnvelope)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        # Plain dicts (tests, other transports) are not case-insensitive.
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value
+_header = header
 
 
 def error_from_response(
@@ -159,22 +131,19 @@ def error_from_response(
         err = _ErrorBody(message=message)
     details = err.details if isinstance(err.details, dict) else None
     cls = error_class_for(status, err.type, err.code, details)
-    fields: dict[str, Any] = {
-        "status": status,
-        "type": err.type,
-        "code": err.code,
-        "param": err.param,
-        "details": details,
-        "request_id": rid,
-        "headers": dict(headers),
-    }
-    message = err.message or f"HTTP {status}"
-    if issubclass(cls, RateLimitError):
-        retry_after = parse_retry_after(
-            _header(headers, "Retry-After"), now=now or datetime.now(UTC)
-        )
-        return cls(message, retry_after=retry_after, **fields)
-    return cls(message, **fields)
+    return api_error(
+        cls,
+        err.message or f"HTTP {status}",
+        headers,
+        now=now,
+        status=status,
+        type=err.type,
+        code=err.code,
+        param=err.param,
+        details=details,
+        request_id=rid,
+        headers=dict(headers),
+    )
 
 
 #: Whether the call being decoded asked for strict decoding: set around each call by the

@@ -15,17 +15,23 @@ Row(row_name='A', row_name_display=None, available_quantity=None)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import msgspec
 
 from ttg_async._core.decoding import decoder_for
-from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
+from ttg_async._core.errors import APIError, ResponseDecodeError
 from ttg_async._core.pagination import Page
-from ttg_async._core.retry import parse_retry_after
 from ttg_async._core.transport import RequestSpec
-from ttg_async._core.wire import decode_body, header, new_request_id, query_pairs, quote_path
+from ttg_async._core.wire import (
+    api_error,
+    decode_body,
+    header,
+    new_request_id,
+    query_pairs,
+    quote_path,
+)
 from ttg_async.buyback._errors import buyback_error_class
 from ttg_async.buyback._models import (
     BuybackDataEnvelope,
@@ -147,20 +153,17 @@ def error_from_response(
     rid = _meta_request_id(meta) or header(headers, "X-Request-ID") or request_id
     details = err.details if isinstance(err.details, dict) else None
     cls = buyback_error_class(status, err.code)
-    fields: dict[str, Any] = {
-        "status": status,
-        "code": err.code,
-        "details": details,
-        "request_id": rid,
-        "headers": dict(headers),
-    }
-    message = err.message or f"HTTP {status}"
-    if issubclass(cls, RateLimitError):
-        retry_after = parse_retry_after(
-            header(headers, "Retry-After"), now=now or datetime.now(UTC)
-        )
-        return cls(message, retry_after=retry_after, **fields)
-    return cls(message, **fields)
+    return api_error(
+        cls,
+        err.message or f"HTTP {status}",
+        headers,
+        now=now,
+        status=status,
+        code=err.code,
+        details=details,
+        request_id=rid,
+        headers=dict(headers),
+    )
 
 
 class _Success(msgspec.Struct):
@@ -176,12 +179,13 @@ def _decode(
     body: bytes,
     decode: Callable[[bytes], Any],
     request_id: str | None,
+    keep_body: bool = True,
 ) -> Any:
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, request_id=request_id)
     rid = header(headers, "X-Request-ID") or request_id
     try:
-        result = decode_body(status, body, decode, request_id=rid)
+        result = decode_body(status, body, decode, request_id=rid, keep_body=keep_body)
     except ResponseDecodeError as exc:
         # An error envelope under a 2xx has no `data`: it is an error all the same.
         if exc.path is not None and _says_failure(body):
@@ -239,8 +243,18 @@ def decode_list(
 def decode_token(
     status: int, headers: Mapping[str, str], body: bytes, *, request_id: str | None
 ) -> Token:
-    """Decode the token answer, or raise its typed error (``InvalidCredentialsError``...)."""
-    return decode_data(status, headers, body, Token, request_id=request_id)
+    """Decode the token answer, or raise its typed error (``InvalidCredentialsError``...).
+
+    A token answer that does not fit raises a :class:`ResponseDecodeError` without the body:
+    the body holds the token.
+    """
+    decode = _DATA.get(Token)
+    if decode is None:
+        decode = _DATA[Token] = decoder_for(BuybackDataEnvelope[Token])
+    envelope: BuybackDataEnvelope[Token] = _decode(
+        status, headers, body, decode, request_id, keep_body=False
+    )
+    return envelope.data
 
 
 def page_from(
