@@ -41,13 +41,13 @@ def check_quantity(value: object, field: str = "quantity") -> int:
 def iso_date(value: object, field: str) -> str | None:
     """A ``datetime.date`` or an ISO ``YYYY-MM-DD`` string, as ``YYYY-MM-DD``; ``None`` passes.
 
-    A ``datetime`` is refused: which day it falls on depends on a timezone the caller did not
-    name.
+    A ``datetime`` is refused: dates are the event's local days, and which day a ``datetime``
+    falls on depends on a timezone the caller did not name.
     """
     if value is None:
         return None
     if isinstance(value, datetime):
-        raise TypeError(f"{field}: must be a date, not a datetime")
+        raise TypeError(f"{field}: must be a date (event-local), not a datetime")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
 import msgspec
 
+from ttg_async._core.checks import check_id, check_quantity
+from ttg_async._core.checks import iso_date as _iso_date
 from ttg_async._core.config import NOT_GIVEN, NotGiven
 from ttg_async._core.errors import GoneError, NotFoundError, TTGError
 from ttg_async._core.options import CallOptions, call_options
@@ -53,15 +55,6 @@ _MAX_PROVIDER_CODE: Final = 255
 _json: Final = msgspec.json.Encoder()
 
 
-def check_id(value: object, field: str) -> str:
-    """IDs are opaque, non-empty strings; anything else is a caller's mistake."""
-    if not isinstance(value, str):
-        raise TypeError(f"{field}: must be a str, not {type(value).__name__}")
-    if not value or value.strip() != value:
-        raise ValueError(f"{field}: must be a non-empty string without surrounding spaces")
-    return value
-
-
 def check_provider_code(value: object, field: str = "provider_code") -> str:
     if not isinstance(value, str):
         raise TypeError(f"{field}: must be a str or None, not {type(value).__name__}")
@@ -70,23 +63,6 @@ def check_provider_code(value: object, field: str = "provider_code") -> str:
     if len(value) > _MAX_PROVIDER_CODE:
         raise ValueError(f"{field}: must be at most {_MAX_PROVIDER_CODE} characters")
     return value
-
-
-def _iso_date(value: object, field: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        raise TypeError(f"{field}: must be a date (event-local), not a datetime")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError:
-            raise ValueError(
-                f"{field}: must be an ISO date like 2026-03-15, got {value!r}"
-            ) from None
-    raise TypeError(f"{field}: must be a date or an ISO date string, not {type(value).__name__}")
 
 
 def _one(type_: type[T], *, committed: str | None = None) -> Callable[[RawResponse, str], T]:
@@ -255,10 +231,7 @@ class Occurrences(_Resource):
         """
         event = check_id(event_id, "event_id")
         if quantity is not None:
-            if isinstance(quantity, bool) or not isinstance(quantity, int):
-                raise TypeError(f"quantity: must be an int, not {type(quantity).__name__}")
-            if quantity < 1:
-                raise ValueError(f"quantity: must be at least 1, got {quantity}")
+            check_quantity(quantity)
         start = _iso_date(start_date, "start_date")
         end = _iso_date(end_date, "end_date")
         if start and end and start > end:
