@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
 from typing import ParamSpec, TypeVar
 
 import aiohttp
 
+from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
 from ttg_async._core.logs import configure_from_env
@@ -89,7 +89,7 @@ class _Shared:
         self.crawls: weakref.WeakSet[Crawl] = weakref.WeakSet()
 
 
-class TTGClient:
+class TTGClient(ClientBase):
     """An asyncio client for the TTG API v3. Share one per process.
 
     >>> async with TTGClient("sk_test_...", "my-retailer") as ttg:
@@ -142,15 +142,7 @@ class TTGClient:
             timeout=timeout,
             max_connections=max_connections,
         )
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ConfigurationError(
-                f"must be a RetryPolicy or None, not {type(retry).__name__}", field="retry"
-            )
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise ConfigurationError(
-                f"must be an aiohttp.ClientSession or None, not {type(session).__name__}",
-                field="session",
-            )
+        check_client_args(retry, session)
         if max_retries is not None:
             if retry is not None:
                 raise ConfigurationError(
@@ -164,9 +156,7 @@ class TTGClient:
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
         self._shared = shared
-        self._retry = retry
-        self._timeout = timeout
-        self._is_view = view
+        self._init_base(shared.pipeline, retry, timeout, view=view)
         self._on_attempt: Callable[[], None] | None = None
         self.locations = Locations(self)
         self.events = Events(self)
@@ -179,20 +169,6 @@ class TTGClient:
     def base_url(self) -> str:
         """The server every call goes to."""
         return self._shared.config.base_url
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """The retry policy calls made through this client (or view) use."""
-        return self._retry
-
-    @property
-    def timeout(self) -> float:
-        """Seconds allowed for each attempt."""
-        return self._timeout
-
-    @property
-    def closed(self) -> bool:
-        return self._shared.pipeline.closed
 
     def __repr__(self) -> str:
         config = self._shared.config
@@ -222,22 +198,13 @@ class TTGClient:
 
         Closing a view does nothing: the session belongs to the client it came from.
         """
-        new_retry = self._retry
         if not isinstance(max_retries, NotGiven):
             if not isinstance(retry, NotGiven):
                 raise ConfigurationError(
                     "give either retry= or max_retries=, not both", field="max_retries"
                 )
             retry = _max_retries_policy(max_retries)
-        if not isinstance(retry, NotGiven):
-            if not isinstance(retry, RetryPolicy):
-                raise ConfigurationError(
-                    f"must be a RetryPolicy, not {type(retry).__name__}", field="retry"
-                )
-            new_retry = retry
-        new_timeout = self._timeout
-        if not isinstance(timeout, NotGiven):
-            new_timeout = check_timeout(timeout)
+        new_retry, new_timeout = self._view_options(retry, timeout)
         view = object.__new__(TTGClient)
         view._init(self._shared, new_retry, new_timeout, view=True)
         view._strict = self._strict if isinstance(strict, NotGiven) else _check_strict(strict)
@@ -318,18 +285,6 @@ class TTGClient:
             headers=capture.raw.headers,
             request_id=capture.request_id,
         )
-
-    async def __aenter__(self) -> TTGClient:
-        self._shared.pipeline.check_open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the client's own HTTP session (not one passed in). Safe to call twice."""

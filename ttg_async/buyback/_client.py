@@ -14,13 +14,13 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import aiohttp
 
-from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
-from ttg_async._core.errors import AuthenticationError, ConfigurationError, TTGError
+from ttg_async._core.client import ClientBase, check_client_args
+from ttg_async._core.config import NOT_GIVEN, NotGiven
+from ttg_async._core.errors import AuthenticationError, TTGError
 from ttg_async._core.pipeline import Pipeline
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._core.transport import RawResponse
@@ -61,7 +61,7 @@ def _server_time(raw: RawResponse) -> datetime | None:
         return None
 
 
-class BuybackClient:
+class BuybackClient(ClientBase):
     """An asyncio client for the Ticket Buyback partner API. Share one per process.
 
     >>> async with BuybackClient("tbb_test_me", "secret", base_url=base_url) as tbb:
@@ -103,22 +103,12 @@ class BuybackClient:
             timeout=timeout,
             max_connections=max_connections,
         )
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ConfigurationError(
-                f"must be a RetryPolicy or None, not {type(retry).__name__}", field="retry"
-            )
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise ConfigurationError(
-                f"must be an aiohttp.ClientSession or None, not {type(session).__name__}",
-                field="session",
-            )
-        self._init(_Shared(config, session), retry or RetryPolicy(), config.timeout, view=False)
+        policy = check_client_args(retry, session)
+        self._init(_Shared(config, session), policy, config.timeout, view=False)
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
         self._shared = shared
-        self._retry = retry
-        self._timeout = timeout
-        self._is_view = view
+        self._init_base(shared.pipeline, retry, timeout, view=view)
         self.events = Events(self._call)
         self.sections = Sections(self._call)
         self.rows = Rows(self._call)
@@ -134,20 +124,6 @@ class BuybackClient:
     def client_id(self) -> str:
         """The partner's (public) client ID."""
         return self._shared.config.client_id
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """The retry policy of calls made through this client (or view)."""
-        return self._retry
-
-    @property
-    def timeout(self) -> float:
-        """Seconds allowed for each attempt."""
-        return self._timeout
-
-    @property
-    def closed(self) -> bool:
-        return self._shared.pipeline.closed
 
     def __repr__(self) -> str:
         kind = "view of " if self._is_view else ""
@@ -169,35 +145,9 @@ class BuybackClient:
 
         Closing a view does nothing: the session belongs to the client it came from.
         """
-        new_retry = self._retry
-        if not isinstance(retry, NotGiven):
-            if not isinstance(retry, RetryPolicy):
-                raise ConfigurationError(
-                    f"must be a RetryPolicy, not {type(retry).__name__}", field="retry"
-                )
-            new_retry = retry
-        new_timeout = self._timeout
-        if not isinstance(timeout, NotGiven):
-            new_timeout = check_timeout(timeout)
         view = object.__new__(BuybackClient)
-        view._init(self._shared, new_retry, new_timeout, view=True)
+        view._init(self._shared, *self._view_options(retry, timeout), view=True)
         return view
-
-    async def __aenter__(self) -> BuybackClient:
-        try:
-            self._shared.pipeline.check_open()
-        except BaseException:
-            await self.aclose()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop a token request in flight and close the client's own session (not one passed
