@@ -1,0 +1,291 @@
+"""The mutations: each breaks one safety property of the retry, transport, idempotency or
+pagination code the way a plausible bug would, and names the tests expected to catch it.
+
+Each is an exact text replacement that must match once in its file; a mutation whose text no
+longer matches is reported as stale, so the list cannot silently rot when the code moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RETRY = "ttg_async/_core/retry.py"
+TRANSPORT = "ttg_async/_core/transport.py"
+PIPELINE = "ttg_async/_core/pipeline.py"
+PAGINATION = "ttg_async/_core/pagination.py"
+RESOURCES = "ttg_async/_ttg/resources.py"
+
+FAULTS = "tests/test_faults.py"
+TIMEOUTS = "tests/test_timeouts.py"
+TRANSPORT_TESTS = "tests/test_transport.py"
+CLIENT = "tests/test_client.py"
+RETRY_TESTS = "tests/test_retry.py"
+PAGINATION_TESTS = "tests/test_pagination.py"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    id: str
+    path: str
+    old: str
+    new: str
+    why: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS: tuple[Mutation, ...] = (
+    # -- retry: the decision table ------------------------------------------------------
+    Mutation(
+        "retry-5xx-unsafe-post",
+        RETRY,
+        'return RetryDecision(False, f"{label} on {method.upper()}: may be processed")',
+        'return RetryDecision(True, f"{label} on {method.upper()}: may be processed")',
+        "the decision table retries a 5xx on POST /carts",
+        (FAULTS, RETRY_TESTS),
+    ),
+    Mutation(
+        "loop-retries-any-server-error",
+        RETRY,
+        "        if not verdict.retry:\n",
+        "        if not verdict.retry and not isinstance(last, ServerError):\n",
+        "the retry loop retries any ServerError, whatever the decision table says",
+        (FAULTS,),
+    ),
+    Mutation(
+        "retry-sent-unsafe-post",
+        RETRY,
+        'return RetryDecision(False, f"{what} after sending {method.upper()}: may be processed")',
+        'return RetryDecision(True, f"{what} after sending {method.upper()}: may be processed")',
+        "a reset or timeout after sending POST /carts is retried",
+        (FAULTS, RETRY_TESTS),
+    ),
+    Mutation(
+        "retry-unreadable-unsafe-2xx",
+        RETRY,
+        'return RetryDecision(False, f"{label}: unreadable body, but the POST was processed")',
+        'return RetryDecision(True, f"{label}: unreadable body, but the POST was processed")',
+        "a POST /carts whose 2xx body was unreadable is sent again",
+        (RETRY_TESTS, FAULTS),
+    ),
+    Mutation(
+        "retry-never-statuses",
+        RETRY,
+        'return RetryDecision(False, f"{label} is never retried")',
+        'return RetryDecision(True, f"{label} is never retried")',
+        "409 TOTAL_PRICE_MISMATCH, 400, 404, 410 ... are retried",
+        (RETRY_TESTS, CLIENT),
+    ),
+    Mutation(
+        "unsent-not-retried",
+        RETRY,
+        'return RetryDecision(True, f"{what} before the request was sent")',
+        'return RetryDecision(kind != "unsafe", f"{what} before the request was sent")',
+        "a POST /carts that provably never left is not retried",
+        (TRANSPORT_TESTS, RETRY_TESTS),
+    ),
+    Mutation(
+        "keyed-post-unsafe",
+        RETRY,
+        "    if keyed:\n",
+        "    if False:\n",
+        "a POST with an Idempotency-Key is treated as unsafe (never retried after a 5xx)",
+        (FAULTS, RETRY_TESTS),
+    ),
+    # -- retry: the loop ----------------------------------------------------------------
+    Mutation(
+        "outcome-not-sticky",
+        RETRY,
+        "effect = effect or may_have_taken_effect(method, path, last)",
+        "effect = may_have_taken_effect(method, path, last)",
+        "outcome_unknown forgets an earlier attempt that may have acted",
+        (RETRY_TESTS, FAULTS),
+    ),
+    Mutation(
+        "budget-ignores-deadline",
+        RETRY,
+        "budget = timeout if remaining is None else min(timeout, remaining)",
+        "budget = timeout",
+        "an attempt is not shortened to what is left of the deadline",
+        (RETRY_TESTS, TIMEOUTS),
+    ),
+    Mutation(
+        "sleep-across-deadline",
+        RETRY,
+        "if remaining is not None and wait >= remaining:",
+        "if False:",
+        "a wait that would cross the deadline is slept anyway",
+        (RETRY_TESTS, TIMEOUTS),
+    ),
+    Mutation(
+        "no-deadline-check-before-attempt",
+        RETRY,
+        "if remaining is not None and remaining <= 0:",
+        "if False:",
+        "an attempt is made although the deadline has run out",
+        (TIMEOUTS, RETRY_TESTS),
+    ),
+    Mutation(
+        "retry-after-cap-ignored",
+        RETRY,
+        "        if error.retry_after > policy.max_retry_after:\n            return None\n",
+        "",
+        "a Retry-After beyond max_retry_after is slept instead of giving up",
+        (RETRY_TESTS, TIMEOUTS),
+    ),
+    Mutation(
+        "gate-not-closed",
+        RETRY,
+        "gate.close_until(loop.time() + pause)",
+        "pass",
+        "a 429 with Retry-After does not pause the other tasks of the client",
+        (RETRY_TESTS, TIMEOUTS),
+    ),
+    Mutation(
+        "one-attempt-too-many",
+        RETRY,
+        "if made >= policy.max_attempts:",
+        "if made > policy.max_attempts:",
+        "max_attempts is exceeded by one",
+        (RETRY_TESTS, FAULTS),
+    ),
+    # -- transport ----------------------------------------------------------------------
+    Mutation(
+        "no-clamp-after-late-slot",
+        TRANSPORT,
+        "            timeout = max(0.001, min(timeout, left))\n",
+        "",
+        "an attempt that got its connection slot late keeps its whole budget",
+        (TIMEOUTS,),
+    ),
+    Mutation(
+        "no-backstop",
+        TRANSPORT,
+        "            async with asyncio.timeout(timeout):\n",
+        "            async with asyncio.timeout(None):\n",
+        "no timeout around the whole attempt: a dripping server holds the caller",
+        (TIMEOUTS,),
+    ),
+    Mutation(
+        "slot-leak",
+        TRANSPORT,
+        "        finally:\n            slots.release()\n",
+        "        finally:\n            pass\n",
+        "a connection slot is never given back",
+        (TIMEOUTS, FAULTS),
+    ),
+    Mutation(
+        "refused-counts-as-sent",
+        TRANSPORT,
+        (
+            'f"could not connect to {self._base_url}: {exc.os_error.strerror or exc}",\n'
+            "                request_id=rid,\n"
+            "                request_sent=False,\n"
+        ),
+        (
+            'f"could not connect to {self._base_url}: {exc.os_error.strerror or exc}",\n'
+            "                request_id=rid,\n"
+        ),
+        "a refused connection is reported as a sent request",
+        (TRANSPORT_TESTS,),
+    ),
+    Mutation(
+        "connect-margin-removed",
+        TRANSPORT,
+        "connect = timeout - min(_CONNECT_MARGIN, timeout / 10)",
+        "connect = timeout",
+        "a hung connect races the backstop and passes for a sent request that timed out",
+        (TRANSPORT_TESTS,),
+    ),
+    Mutation(
+        "cut-body-counts-as-unsent",
+        TRANSPORT,
+        (
+            'f"{request.method} {request.path}: the response body was cut off",\n'
+            "                request_id=rid,\n"
+        ),
+        (
+            'f"{request.method} {request.path}: the response body was cut off",\n'
+            "                request_id=rid,\n"
+            "                request_sent=False,\n"
+        ),
+        "a body cut off mid-way is reported as never sent (so POST /carts is retried)",
+        (FAULTS,),
+    ),
+    Mutation(
+        "disconnect-counts-as-unsent",
+        TRANSPORT,
+        ('"without answering",\n                request_id=rid,\n'),
+        (
+            '"without answering",\n'
+            "                request_id=rid,\n"
+            "                request_sent=False,\n"
+        ),
+        "a server that hung up without answering is taken to have never seen the request",
+        (TRANSPORT_TESTS, FAULTS),
+    ),
+    # -- idempotency --------------------------------------------------------------------
+    Mutation(
+        "fresh-key-per-attempt",
+        PIPELINE,
+        "raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)",
+        (
+            "raw = await transport.send(__import__('dataclasses').replace(spec, headers={"
+            "**spec.headers, **({IDEMPOTENCY_HEADER: 'idem_' + __import__('os').urandom(8)"
+            ".hex()} if IDEMPOTENCY_HEADER in spec.headers else {})}), "
+            "timeout=budget, deadline_at=deadline_at)"
+        ),
+        "every attempt of a checkout sends a fresh Idempotency-Key",
+        (FAULTS,),
+    ),
+    Mutation(
+        "key-not-on-error",
+        RESOURCES,
+        "        except TTGError as exc:\n"
+        "            exc.idempotency_key = key\n"
+        "            raise\n",
+        "        except TTGError:\n            raise\n",
+        "a failed checkout does not tell the caller which key it used",
+        (FAULTS,),
+    ),
+    Mutation(
+        "callers-key-ignored",
+        RESOURCES,
+        "        else:\n            key = idempotency_key\n",
+        "        else:\n            key = new_idempotency_key()\n",
+        "a key passed by the caller is replaced by a new one",
+        (CLIENT, FAULTS),
+    ),
+    # -- pagination and idempotent deletes ----------------------------------------------
+    Mutation(
+        "prefetch-not-cancelled",
+        PAGINATION,
+        "            for task in window:\n                task.cancel()\n",
+        "            for task in window:\n                pass\n",
+        "prefetched pages keep running after the caller stopped",
+        (PAGINATION_TESTS,),
+    ),
+    Mutation(
+        "occurrence-pages-not-joined",
+        RESOURCES,
+        "return items + await rest.collect()",
+        "return items",
+        "a paginated occurrence list returns its first page only",
+        (CLIENT,),
+    ),
+    Mutation(
+        "delete-404-raised",
+        RESOURCES,
+        "        except (NotFoundError, GoneError):\n",
+        "        except GoneError:\n",
+        "deleting a cart the server no longer has raises NotFoundError",
+        (CLIENT,),
+    ),
+    Mutation(
+        "delete-410-raised",
+        RESOURCES,
+        "        except (NotFoundError, GoneError):\n",
+        "        except NotFoundError:\n",
+        "deleting a cart the server says is gone (410) raises GoneError",
+        (CLIENT,),
+    ),
+)
