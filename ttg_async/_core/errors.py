@@ -63,6 +63,11 @@ class TTGError(Exception):
     have been processed by the server even though no answer arrived. For a failed
     ``orders.create``, ``idempotency_key`` is the key its attempts sent: calling again with it
     returns the order if one was made, and never makes a second.
+
+    ``method`` and ``request_path`` name the call that failed (``"GET"``,
+    ``"/api/v3/events/1001"``; never the query string, which may carry secrets), and the
+    message shows them. Both are ``None`` for an error raised before any request was sent.
+    :class:`APIError` and :class:`APIConnectionError` also offer ``request_path`` as ``path``.
     """
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
@@ -72,10 +77,21 @@ class TTGError(Exception):
         self.attempts = 0
         self.outcome_unknown = False
         self.idempotency_key: str | None = None
+        self.method: str | None = None
+        self.request_path: str | None = None
+
+    def _call(self) -> str:
+        """`` (GET /api/v3/events/1)`` when known and not already in the message, else ``""``."""
+        if self.method is None or self.request_path is None:
+            return ""
+        call = f"{self.method} {self.request_path}"
+        return "" if call in self.message else f" ({call})"
 
     def __str__(self) -> str:
         if self.request_id:
-            return f"{self.message} (request_id={self.request_id})"
+            return f"{self.message}{self._call()} (request_id={self.request_id})"
+        if self.method is not None:
+            return f"{self.message}{self._call()}"
         return self.message
 
 
@@ -114,6 +130,11 @@ class APIConnectionError(TTGError):
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.request_sent = request_sent
+
+    @property
+    def path(self) -> str | None:
+        """The path of the call that failed (``request_path``), e.g. ``/api/v3/locations``."""
+        return self.request_path
 
 
 class APITimeoutError(APIConnectionError):
@@ -240,9 +261,15 @@ class APIError(TTGError):
         text = f"{' '.join(parts)}: {self.message}"
         if self.param:
             text += f" (param={self.param})"
+        text += self._call()
         if self.request_id:
             text += f" (request_id={self.request_id})"
         return text
+
+    @property
+    def path(self) -> str | None:
+        """The path of the call that failed (``request_path``), e.g. ``/api/v3/events/1``."""
+        return self.request_path
 
     def __repr__(self) -> str:
         return (

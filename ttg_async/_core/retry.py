@@ -388,8 +388,20 @@ class RateLimitGate:
             await asyncio.sleep(self._reopen_at - now)
 
 
-def _give_up(error: TTGError, *, attempts: int, request_id: str, outcome_unknown: bool) -> TTGError:
+def _give_up(
+    error: TTGError,
+    *,
+    attempts: int,
+    request_id: str,
+    outcome_unknown: bool,
+    method: str | None = None,
+    path: str | None = None,
+) -> TTGError:
     error.attempts = attempts
+    if method is not None and path is not None and error.method is None:
+        # Say which call failed; the query string stays out (it may carry secrets).
+        error.method = method.upper()
+        error.request_path = path.split("?", 1)[0]
     if error.request_id is None:
         error.request_id = request_id
     if outcome_unknown:
@@ -447,7 +459,14 @@ async def run_with_retries(
             reason,
             extra={"request_id": request_id, "attempt": made, "wait": None, "reason": reason},
         )
-        return _give_up(last, attempts=made, request_id=request_id, outcome_unknown=effect)
+        return _give_up(
+            last,
+            attempts=made,
+            request_id=request_id,
+            outcome_unknown=effect,
+            method=method,
+            path=path,
+        )
 
     while True:
         remaining = left()
@@ -463,6 +482,8 @@ async def run_with_retries(
                 attempts=made,
                 request_id=request_id,
                 outcome_unknown=False,
+                method=method,
+                path=path,
             )
 
         # A pause the server asked for is waited out like a Retry-After: up to the policy's
@@ -489,7 +510,12 @@ async def run_with_retries(
                 extra={"request_id": request_id, "attempt": made, "wait": None, "reason": reason},
             )
             raise _give_up(
-                paused, attempts=made, request_id=request_id, outcome_unknown=effect
+                paused,
+                attempts=made,
+                request_id=request_id,
+                outcome_unknown=effect,
+                method=method,
+                path=path,
             ) from last
 
         remaining = left()
