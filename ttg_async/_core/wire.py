@@ -19,11 +19,19 @@ from urllib.parse import quote
 
 import msgspec
 
-from ttg_async._core.decoding import error_path
+from ttg_async._core.decoding import TolerantDecoder, decoder_for, error_path
 from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
 from ttg_async._core.retry import parse_retry_after
 
-__all__ = ["api_error", "decode_body", "header", "new_request_id", "query_pairs", "quote_path"]
+__all__ = [
+    "api_error",
+    "decode_body",
+    "envelope_decoder",
+    "header",
+    "new_request_id",
+    "query_pairs",
+    "quote_path",
+]
 
 T = TypeVar("T")
 
@@ -84,6 +92,22 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value
+
+
+# Building `Envelope[X]` costs about as much as decoding a small body: once per pair.
+_ENVELOPE_DECODERS: dict[tuple[Any, Any], TolerantDecoder[Any]] = {}
+
+
+def envelope_decoder(envelope: Any, type_: Any) -> TolerantDecoder[Any]:
+    """The decoder of ``envelope[type_]`` (a generic envelope Struct), built once.
+
+    >>> envelope_decoder(list, int) is envelope_decoder(list, int)
+    True
+    """
+    decode = _ENVELOPE_DECODERS.get((envelope, type_))
+    if decode is None:
+        decode = _ENVELOPE_DECODERS[envelope, type_] = decoder_for(envelope[type_])
+    return decode
 
 
 def decode_body(

@@ -18,14 +18,21 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ttg_async._core.decoding import TolerantDecoder, decoder_for, error_path, warn_repaired
+from ttg_async._core.decoding import TolerantDecoder, error_path, warn_repaired
 from ttg_async._core.errors import (
     APIError,
     CommittedWriteDecodeError,
     ResponseDecodeError,
 )
 from ttg_async._core.transport import RawResponse, RequestSpec
-from ttg_async._core.wire import api_error, header, new_request_id, query_pairs, quote_path
+from ttg_async._core.wire import (
+    api_error,
+    envelope_decoder,
+    header,
+    new_request_id,
+    query_pairs,
+    quote_path,
+)
 from ttg_async._ttg.config import ClientConfig
 from ttg_async._ttg.errors import error_class_for
 from ttg_async._ttg.models import DataEnvelope, ListEnvelope, Pagination
@@ -220,23 +227,13 @@ def _decode(
 
 _COMMITTED_VERB: Final = {"order": "placed", "cart": "created and its items are held"}
 
-# Building `DataEnvelope[X]` costs about as much as decoding a small body: once per type.
-_DATA_DECODERS: dict[Any, TolerantDecoder[Any]] = {}
-_LIST_DECODERS: dict[Any, TolerantDecoder[Any]] = {}
-
 
 def _data_decoder(type_: Any) -> TolerantDecoder[Any]:
-    decode = _DATA_DECODERS.get(type_)
-    if decode is None:
-        decode = _DATA_DECODERS[type_] = decoder_for(DataEnvelope[type_])
-    return decode
+    return envelope_decoder(DataEnvelope, type_)
 
 
 def _list_decoder(type_: Any) -> TolerantDecoder[Any]:
-    decode = _LIST_DECODERS.get(type_)
-    if decode is None:
-        decode = _LIST_DECODERS[type_] = decoder_for(ListEnvelope[type_])
-    return decode
+    return envelope_decoder(ListEnvelope, type_)
 
 
 def decode_data(

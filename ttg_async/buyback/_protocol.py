@@ -20,13 +20,13 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ttg_async._core.decoding import decoder_for
 from ttg_async._core.errors import APIError, ResponseDecodeError
 from ttg_async._core.pagination import Page
 from ttg_async._core.transport import RequestSpec
 from ttg_async._core.wire import (
     api_error,
     decode_body,
+    envelope_decoder,
     header,
     new_request_id,
     query_pairs,
@@ -203,11 +203,6 @@ def _says_failure(body: bytes) -> bool:
         return False
 
 
-# Building `BuybackDataEnvelope[X]` costs about as much as decoding a small body: once per type.
-_DATA: dict[Any, Callable[[bytes], Any]] = {}
-_LIST: dict[Any, Callable[[bytes], Any]] = {}
-
-
 def decode_data(
     status: int,
     headers: Mapping[str, str],
@@ -217,9 +212,7 @@ def decode_data(
     request_id: str | None,
 ) -> T:
     """Decode ``{success, data, meta}`` into ``type_``, or raise the answer's typed error."""
-    decode = _DATA.get(type_)
-    if decode is None:
-        decode = _DATA[type_] = decoder_for(BuybackDataEnvelope[type_])  # type: ignore[valid-type]
+    decode = envelope_decoder(BuybackDataEnvelope, type_)
     envelope: BuybackDataEnvelope[T] = _decode(status, headers, body, decode, request_id)
     return envelope.data
 
@@ -233,9 +226,7 @@ def decode_list(
     request_id: str | None,
 ) -> tuple[list[T], BuybackPagination | None]:
     """Decode a list answer; ``pagination`` is ``None`` when the answer has none."""
-    decode = _LIST.get(type_)
-    if decode is None:
-        decode = _LIST[type_] = decoder_for(BuybackListEnvelope[type_])  # type: ignore[valid-type]
+    decode = envelope_decoder(BuybackListEnvelope, type_)
     envelope: BuybackListEnvelope[T] = _decode(status, headers, body, decode, request_id)
     return envelope.data, envelope.pagination
 
@@ -248,9 +239,7 @@ def decode_token(
     A token answer that does not fit raises a :class:`ResponseDecodeError` without the body:
     the body holds the token.
     """
-    decode = _DATA.get(Token)
-    if decode is None:
-        decode = _DATA[Token] = decoder_for(BuybackDataEnvelope[Token])
+    decode = envelope_decoder(BuybackDataEnvelope, Token)
     envelope: BuybackDataEnvelope[Token] = _decode(
         status, headers, body, decode, request_id, keep_body=False
     )
