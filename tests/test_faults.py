@@ -514,7 +514,9 @@ class Timed:
 
 async def run_write_row(route: str, fault: CommitFault) -> tuple[list[Flow], Sandbox, int, Timed]:
     sb = Sandbox(seed=11, unprotected=True)
-    deadline = WRITE_ATTEMPTS * fault.timeout + 0.1
+    # Room for every attempt's full timeout: a loaded machine must not change how many
+    # attempts a call makes, only how late their timers fire.
+    deadline = WRITE_ATTEMPTS * fault.timeout + 0.3
     policy = RetryPolicy(max_attempts=WRITE_ATTEMPTS, backoff_base=0, deadline=deadline)
     flows = [Flow() for _ in range(FLOWS)]
     async with (
@@ -647,7 +649,7 @@ async def test_every_write_meets_every_post_commit_fault(write: str, fault_name:
 WORST = {
     **{name: (case, 0) for name, case in CASES.items()},
     **{
-        name: (Case(fault.kind, fault.error, fault.inject, fault.timeout, 3 * fault.timeout), 1)
+        name: (Case(fault.kind, fault.error, fault.inject, fault.timeout), 1)
         for name, fault in COMMIT_FAULTS.items()
     },
 }
@@ -666,7 +668,10 @@ async def test_checkout_that_fails_every_attempt_converges_with_the_same_key(nam
     case, committed = WORST[name]
     loop = asyncio.get_running_loop()
     sb = Sandbox(seed=case.seed, unprotected=True)
-    policy = RetryPolicy(max_attempts=3, backoff_base=0, deadline=case.deadline + 0.05)
+    # Room for three full attempts, so that exactly three are made however loaded the
+    # machine is; the deadline still bounds the call.
+    deadline = 3 * case.timeout + 0.3
+    policy = RetryPolicy(max_attempts=3, backoff_base=0, deadline=deadline)
     async with (
         sb.serve() as base_url,
         TTGClient(KEY, RETAILER, base_url=base_url, retry=policy, timeout=case.timeout) as ttg,
@@ -681,7 +686,7 @@ async def test_checkout_that_fails_every_attempt_converges_with_the_same_key(nam
         start = loop.time()
         with pytest.raises(case.error) as info:
             await ttg.orders.create(cart.id, expected_total=cart.total, contact=CONTACT)
-        assert loop.time() - start <= case.deadline + SLACK
+        assert loop.time() - start <= deadline + SLACK
         exc = info.value
         assert exc.attempts == 3
         assert exc.request_id is not None
