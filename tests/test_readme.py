@@ -17,7 +17,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def test_readme_names_the_two_setup_commands() -> None:
     text = README.read_text()
-    assert "python -m pip install -e . && python -m ttg_async demo" in text
+    assert "python -m pip install -e '.[cli]' && python -m ttg_async demo" in text
     assert "python -m pip install -e '.[test]' && python -m pytest" in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert "\npython -m pytest\n" in ci  # CI runs exactly the README's test command

@@ -9,6 +9,16 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
+_NEEDS_RICH = "needs the cli extra: python -m pip install 'ttg_async[cli]'"
+
+
+def _rich_missing(error: ModuleNotFoundError, command: str) -> bool:
+    """Say, in one line, that ``command`` needs rich; true when that was the problem."""
+    if error.name is None or error.name.split(".")[0] != "rich":
+        return False
+    print(f"ttg {command} {_NEEDS_RICH}", file=sys.stderr)
+    return True
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -28,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--base-url", help="a TTG server to use instead of the embedded sandbox")
     demo.add_argument("--seed", type=int, default=0, help="catalog seed of the embedded sandbox")
     demo.add_argument("--locale", default="en_US", help="locale for money (default en_US)")
+    demo.add_argument(
+        "--location",
+        metavar="ID",
+        help="shop in this location (sandbox: 1 New York USD, 2 London GBP, 3 Tokyo JPY, "
+        "4 Kuwait City KWD); default: the first with something on sale",
+    )
 
     from ttg_async.sandbox._cli import add_arguments
 
@@ -44,10 +60,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ttg`` console script."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from ttg_async._demo import run_demo
+        try:
+            from ttg_async._demo import run_demo
+        except ModuleNotFoundError as exc:
+            if _rich_missing(exc, "demo"):
+                return 2
+            raise
 
         try:
-            return asyncio.run(run_demo(base_url=args.base_url, seed=args.seed, locale=args.locale))
+            return asyncio.run(
+                run_demo(
+                    base_url=args.base_url,
+                    seed=args.seed,
+                    locale=args.locale,
+                    location=args.location,
+                )
+            )
         except KeyboardInterrupt:
             return 130
     from ttg_async.sandbox._cli import run

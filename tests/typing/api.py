@@ -12,6 +12,7 @@ import aiohttp
 
 from ttg_async import (
     APIError,
+    APIResponse,
     AssignedSeat,
     Barcode,
     Cart,
@@ -107,4 +108,21 @@ async def everything(session: aiohttp.ClientSession) -> None:
         except APIError as exc:
             code: str | None = exc.code
             request_id: str | None = exc.request_id
+        # Ergonomics: the raw response, per-call options, max_retries, Money ordering.
+        raw: APIResponse[Event] = await ttg.with_raw_response(ttg.events.get, "1001")
+        raw_status: int = raw.status
+        raw_id: str = raw.request_id
+        raw_event: Event = raw.data
+        raw_pages: APIResponse[list[Location]] = await ttg.with_raw_response(
+            ttg.locations.list(limit=10).collect
+        )
+        one: Event = await ttg.events.get(
+            "1001", extra_headers={"X-Correlation-ID": "c1"}, timeout=5.0
+        )
+        held: list[InventoryItem] = await ttg.inventory.list("1001", "100101", timeout=2.0)
+        shortcut: TTGClient = ttg.with_options(max_retries=1)
+        cheaper: bool = cart.total < order.total
+        printed: str = str(cart.total)
+    quick = TTGClient("sk_test_x", "r", max_retries=5)
+    await quick.aclose()
     await ttg.aclose()
