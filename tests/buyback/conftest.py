@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
+from buyback_helpers import FAST, START
 
-from ttg_async import RetryPolicy
 from ttg_async.buyback import BuybackClient
 from ttg_async.buyback.sandbox import BuybackSandbox
-
-START = dt.date(2030, 1, 1)
-#: Tests never sleep between retries: waits are switched off by configuration.
-FAST = RetryPolicy(backoff_base=0)
 
 
 @pytest.fixture

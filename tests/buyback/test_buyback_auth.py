@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 import pytest
-from conftest import FAST
+from buyback_helpers import FAST
 
 from ttg_async.buyback import AccountSuspendedError, BuybackClient, TokenExpiredError
 from ttg_async.buyback._auth import renewal_margin

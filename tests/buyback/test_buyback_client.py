@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import FAST
+from buyback_helpers import FAST
 
 from ttg_async import (
     ClientClosedError,

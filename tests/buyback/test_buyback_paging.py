@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ttg_async.buyback import Page, Paginator
+from ttg_async import Page, Paginator
 
 
 class Pages:

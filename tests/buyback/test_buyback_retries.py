@@ -7,7 +7,7 @@ import datetime as dt
 import socket
 
 import pytest
-from conftest import FAST
+from buyback_helpers import FAST
 
 from ttg_async import APIConnectionError, APITimeoutError, RateLimitError, ServerError
 from ttg_async.buyback import BuybackClient, Quote

@@ -12,7 +12,7 @@ import logging
 import traceback
 
 import pytest
-from conftest import FAST
+from buyback_helpers import FAST
 
 from ttg_async import TTGError
 from ttg_async.buyback import BuybackClient

@@ -2,7 +2,8 @@
 turn it into an order whose answer carries a ticket-transfer email.
 
 It runs on the same core as :class:`ttg_async.TTGClient`: transport, retry policy, rate-limit
-gate, pagination and the error tree are shared.
+gate, pagination and the error tree are shared, and importable from ``ttg_async``
+(``RetryPolicy``, ``APIError`` and its subclasses, ``Paginator``).
 
 >>> from ttg_async.buyback import BuybackClient
 >>> async with BuybackClient() as tbb:  # $TBB_CLIENT_ID, $TBB_CLIENT_SECRET
@@ -12,24 +13,6 @@ gate, pagination and the error tree are shared.
 See ``docs/buyback.md`` for the whole flow.
 """
 
-from ttg_async._core.errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    ConfigurationError,
-    ConflictError,
-    GoneError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseDecodeError,
-    ServerError,
-    TTGError,
-)
-from ttg_async._core.pagination import Page, Paginator
-from ttg_async._core.retry import RetryPolicy
 from ttg_async.buyback._client import BuybackClient
 from ttg_async.buyback._errors import (
     AccountSuspendedError,
@@ -53,36 +36,19 @@ from ttg_async.buyback._resources import DELIVERY_TYPES
 
 __all__ = [
     "DELIVERY_TYPES",
-    "APIConnectionError",
-    "APIError",
-    "APITimeoutError",
     "AccountSuspendedError",
-    "AuthenticationError",
     "BuybackClient",
     "BuybackEvent",
     "BuybackOrder",
     "BuybackPerformer",
     "BuybackVenue",
-    "ConfigurationError",
-    "ConflictError",
-    "GoneError",
     "InvalidCredentialsError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "Page",
-    "Paginator",
     "PaymentNotConfiguredError",
-    "PermissionDeniedError",
     "Quote",
     "QuoteAlreadyConsumedError",
     "QuoteEvent",
     "QuoteExpiredError",
-    "RateLimitError",
-    "ResponseDecodeError",
-    "RetryPolicy",
     "Row",
     "Section",
-    "ServerError",
-    "TTGError",
     "TokenExpiredError",
 ]

@@ -6,13 +6,9 @@ headers) so each handler only validates its own input and reads or changes the s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import os
 import re
-import socket
-import struct
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -20,6 +16,13 @@ from aiohttp import web
 
 from ttg_async.sandbox._catalog import Catalog, Event, Occurrence
 from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan
+from ttg_async.sandbox._plumbing import (
+    date_param,
+    int_param,
+    retry_after_headers,
+    strike_after,
+    strike_before,
+)
 from ttg_async.sandbox._pricing import Pricing, RetailerConfig
 from ttg_async.sandbox._state import State
 from ttg_async.sandbox._wire import (
@@ -82,67 +85,18 @@ def _data(payload: Any, status: int = 200) -> web.Response:
     return _json(encode({"data": payload}), status)
 
 
-def _abort(request: web.BaseRequest) -> None:
-    """Drop the connection with a TCP reset, as a crashed peer or middlebox would."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        # SO_LINGER with a zero timeout turns close() into an RST instead of a FIN.
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
-def _truncate(request: web.BaseRequest, resp: web.Response, request_id: str) -> None:
-    """Send the full headers and half of the body, then close the connection.
-
-    An answer without a body (``DELETE``'s 204) has nothing to cut, so half of its head is
-    sent instead: either way the client never gets a whole answer.
-    """
-    transport = request.transport
-    body = resp.body if isinstance(resp.body, bytes) else b""
-    if transport is None:
-        return
-    head = (
-        f"HTTP/1.1 {resp.status} {resp.reason}\r\n"
-        f"Content-Type: {resp.content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"X-Request-ID: {request_id}\r\n\r\n"
-    ).encode()
-    sent = head + body[: len(body) // 2] if body else head[: len(head) // 2]
-    transport.write(sent)
-    # close() flushes what was written, then sends FIN: the client sees a short body.
-    transport.close()
-
-
-def _int_param(q: Any, name: str, default: int, lo: int, hi: int | None = None) -> int:
-    raw = q.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < lo or (hi is not None and int(raw) > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise invalid(name, f"{name} must be an integer {bound}.")
-    return int(raw)
-
-
-def _date_param(q: Any, name: str) -> dt.date | None:
-    raw = q.get(name)
-    if raw is None:
-        return None
-    try:
-        if not _DATE_RE.match(raw):
-            raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise invalid(name, f"{name} must be an ISO date (YYYY-MM-DD).") from None
-
-
 def _page(items: list[bytes], limit: int, offset: int, total: int) -> bytes:
     # Exactly encode({"data": [...], "pagination": {...}}), from pre-encoded items.
     tail = b'],"pagination":{"limit":%d,"offset":%d,"total":%d}}' % (limit, offset, total)
     return b"".join((b'{"data":[', b",".join(items), tail))
+
+
+def _int_param(q: Any, name: str, default: int, lo: int, hi: int | None = None) -> int:
+    return int_param(q, name, default, lo, hi, invalid)
+
+
+def _date_param(q: Any, name: str) -> dt.date | None:
+    return date_param(q, name, invalid)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -213,19 +167,10 @@ class App:
         fault = self.faults.pick(route) if self.faults.faults else None
         kind = None if fault is None else fault.kind
         record.fault = kind
-        if kind == "reset_before":
-            _abort(request)
+        # A reset, or a client that gave up during latency or a "slow" fault: the request is
+        # dropped unhandled, so nothing is committed that no client waits for.
+        if await strike_before(request, fault, self.latency.get(route, self.latency.get("*", 0.0))):
             return web.Response(status=204)  # never written: the transport is gone
-        delay = self.latency.get(route, self.latency.get("*", 0.0))
-        if fault is not None and kind == "slow":
-            delay += fault.delay
-        if delay > 0:
-            await asyncio.sleep(delay)
-            if request.transport is None:
-                # The client gave up while we dawdled: like a server that checks for a
-                # closed connection before it starts work, drop the request unhandled. So
-                # latency and "slow" never commit anything a client has stopped waiting for.
-                return web.Response(status=204)  # never written: the transport is gone
         resp: web.StreamResponse
         if fault is not None and kind in ("status", "html_502"):
             resp = self._fault_response(fault, request_id)
@@ -242,15 +187,12 @@ class App:
             record.answered = resp.status
             return resp
         # The work is done (or refused); now only the answer goes wrong.
-        if kind == "reset_after_commit":
-            _abort(request)
-        elif kind == "truncate" and isinstance(resp, web.Response):
-            _truncate(request, resp, request_id)
-        elif kind in ("status_after_commit", "html_502_after_commit"):
-            resp = self._fault_response(fault, request_id)
+        resp = await strike_after(
+            request, resp, fault, request_id, lambda: self._fault_response(fault, request_id)
+        )
+        if kind in ("status_after_commit", "html_502_after_commit"):
             record.answered = resp.status
         elif kind == "slow_after_commit":
-            await asyncio.sleep(fault.delay)
             record.answered = None if request.transport is None else resp.status
         return resp
 
@@ -299,10 +241,7 @@ class App:
         if fault.kind in ("html_502", "html_502_after_commit"):
             # A proxy knows nothing of X-Request-ID, so none is echoed here.
             return web.Response(body=PROXY_502, status=502, content_type="text/html")
-        headers = {"X-Request-ID": request_id}
-        if fault.retry_after is not None:
-            ra = fault.retry_after
-            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        headers = {"X-Request-ID": request_id, **retry_after_headers(fault)}
         body = _static_error(fault.status, "SANDBOX_FAULT", "Injected fault.")
         if fault.status == 429:
             body = _static_error(429, "RATE_LIMITED", "Too many requests; slow down.")

@@ -13,6 +13,7 @@ from ttg_async.sandbox._app import App
 from ttg_async.sandbox._catalog import Catalog
 from ttg_async.sandbox._faults import Fault, FaultPlan
 from ttg_async.sandbox._ids import parse_price_token
+from ttg_async.sandbox._plumbing import serve_app
 from ttg_async.sandbox._pricing import DEFAULT_RETAILER, Pricing, RetailerConfig
 from ttg_async.sandbox._state import State
 from ttg_async.sandbox._wirelog import WireLog, WireRecord
@@ -141,19 +142,12 @@ class Sandbox:
         ...     async with Sandbox().serve() as base_url:
         ...         print(base_url)  # http://127.0.0.1:54321
         """
-        # A short shutdown grace: a scripted slow response must not hold up a test's teardown.
-        runner = web.AppRunner(self._app.make(), access_log=None, shutdown_timeout=0.25)
-        await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1]
-            shown = f"[{host}]" if ":" in host else host
-            self.base_url = f"http://{shown}:{bound}"
-            yield self.base_url
+            async with serve_app(self._app.make(), host, port) as base_url:
+                self.base_url = base_url
+                yield base_url
         finally:
             self.base_url = None
-            await runner.cleanup()
 
     # -- catalog helpers -----------------------------------------------------------------
     def find_occurrence(

@@ -7,7 +7,6 @@ injection is the TTG sandbox's own (``ttg_async.sandbox._faults``), imported, no
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 import uuid
@@ -26,8 +25,14 @@ from ttg_async.buyback.sandbox._state import (
     order_wire,
     quote_wire,
 )
-from ttg_async.sandbox._app import _abort, _truncate
 from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan
+from ttg_async.sandbox._plumbing import (
+    date_param,
+    int_param,
+    retry_after_headers,
+    strike_after,
+    strike_before,
+)
 
 PREFIX: Final = "/partner"
 _JSON: Final = "application/json"
@@ -134,16 +139,8 @@ class App:
 
         fault = self.faults.pick(route) if self.faults.faults else None
         kind = None if fault is None else fault.kind
-        if kind == "reset_before":
-            _abort(request)
+        if await strike_before(request, fault, float(self.options.get("latency", 0.0))):
             return web.Response(status=204)  # never written: the transport is gone
-        delay = float(self.options.get("latency", 0.0))
-        if fault is not None and kind == "slow":
-            delay += fault.delay
-        if delay > 0:
-            await asyncio.sleep(delay)
-            if request.transport is None:
-                return web.Response(status=204)  # the client left: nothing is done
         if fault is not None and kind in ("status", "html_502"):
             return self._fault_response(request, fault)
 
@@ -159,24 +156,14 @@ class App:
         resp.headers["X-Request-ID"] = request_id
         if fault is None or kind not in AFTER_COMMIT:
             return resp
-        # The work is done (or refused); only the answer goes wrong now.
-        if kind == "reset_after_commit":
-            _abort(request)
-        elif kind == "truncate" and isinstance(resp, web.Response):
-            _truncate(request, resp, request_id)
-        elif kind in ("status_after_commit", "html_502_after_commit"):
-            resp = self._fault_response(request, fault)
-        elif kind == "slow_after_commit":
-            await asyncio.sleep(fault.delay)
-        return resp
+        return await strike_after(
+            request, resp, fault, request_id, lambda: self._fault_response(request, fault)
+        )
 
     def _fault_response(self, request: web.Request, fault: Fault) -> web.Response:
         if fault.kind in ("html_502", "html_502_after_commit"):
             return web.Response(body=PROXY_502, status=502, content_type="text/html")
-        headers = {"X-Request-ID": request[REQUEST_ID_KEY]}
-        if fault.retry_after is not None:
-            ra = fault.retry_after
-            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        headers = {"X-Request-ID": request[REQUEST_ID_KEY], **retry_after_headers(fault)}
         code, message = "SANDBOX_FAULT", "Injected fault."
         if fault.status == 429:
             code, message = "RATE_LIMITED", "Too many requests; slow down."
@@ -257,9 +244,10 @@ class App:
 
     async def events(self, request: web.Request) -> web.Response:
         q = request.query
-        limit = _int_param(q, "limit", 20, 1, 100)
-        offset = _int_param(q, "offset", 0, 0, None)
-        date_from, date_to = _date_param(q, "date_from"), _date_param(q, "date_to")
+        limit = int_param(q, "limit", 20, 1, 100, _validation)
+        offset = int_param(q, "offset", 0, 0, None, _validation)
+        date_from = date_param(q, "date_from", _validation)
+        date_to = date_param(q, "date_to", _validation)
         if date_from is not None and date_to is not None and date_to < date_from:
             raise _validation("date_to", "date_to must not be before date_from.")
         text = {}
@@ -389,28 +377,6 @@ def _text(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _validation(name, f"{name} must be a non-empty string.")
     return value
-
-
-def _int_param(q: Any, name: str, default: int, lo: int, hi: int | None) -> int:
-    raw = q.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < lo or (hi is not None and int(raw) > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise _validation(name, f"{name} must be an integer {bound}.")
-    return int(raw)
-
-
-def _date_param(q: Any, name: str) -> dt.date | None:
-    raw = q.get(name)
-    if raw is None:
-        return None
-    try:
-        if not _DATE_RE.match(raw):
-            raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise _validation(name, f"{name} must be a date (YYYY-MM-DD).") from None
 
 
 __all__ = ["PREFIX", "App", "BuybackApiError"]

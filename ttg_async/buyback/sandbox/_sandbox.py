@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from aiohttp import web
 
-from ttg_async.buyback.sandbox._app import App
+from ttg_async.buyback.sandbox._app import PREFIX, App
 from ttg_async.buyback.sandbox._catalog import Catalog
 from ttg_async.buyback.sandbox._state import TEST_SECRET, Partner, State
 from ttg_async.sandbox._faults import Fault, FaultPlan
+from ttg_async.sandbox._plumbing import FaultOptions, serve_app
 
 ROUTES: Final = (
     "POST /v1/auth/token",
@@ -98,16 +99,12 @@ class BuybackSandbox:
         ...     async with BuybackSandbox().serve() as base_url:
         ...         print(base_url)  # http://127.0.0.1:54321/partner
         """
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.25)
-        await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
-            netloc = f"[{host}]" if ":" in host else host
-            self.base_url = f"http://{netloc}:{runner.addresses[0][1]}/partner"
-            yield self.base_url
+            async with serve_app(self.make_app(), host, port, path=PREFIX) as base_url:
+                self.base_url = base_url
+                yield base_url
         finally:
             self.base_url = None
-            await runner.cleanup()
 
     # -- catalog -------------------------------------------------------------------------
     def event_ids(self) -> list[str]:
@@ -270,36 +267,19 @@ class BuybackSandbox:
         """Delay every answer by ``seconds`` (``0`` removes the delay)."""
         self._options["latency"] = max(0.0, float(seconds))
 
-    def inject(
-        self,
-        route: str,
-        kind: str,
-        *,
-        times: int | None = None,
-        probability: float | None = None,
-        seed: int = 0,
-        status: int = 503,
-        retry_after: float | None = None,
-        delay: float = 1.0,
-    ) -> Fault:
+    def inject(self, route: str, kind: str, **options: Unpack[FaultOptions]) -> Fault:
         """Script a fault on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
 
-        The kinds are the TTG sandbox's: ``"status"``, ``"html_502"``, ``"reset_before"``,
-        ``"reset_after_commit"``, ``"slow"`` and ``"truncate"`` (see ``docs/sandbox.md``).
+        The kinds and options are the TTG sandbox's (``docs/sandbox.md``): ``"status"``,
+        ``"html_502"``, ``"reset_before"`` and ``"slow"`` strike before any work;
+        ``"status_after_commit"``, ``"html_502_after_commit"``, ``"reset_after_commit"``,
+        ``"slow_after_commit"`` and ``"truncate"`` after the work is done. Options: ``times``
+        or ``probability`` (with ``seed``), ``status``, ``retry_after`` and ``delay``.
 
         >>> sb = BuybackSandbox()
         >>> _ = sb.inject("POST /v1/orders", "reset_after_commit")
         """
-        fault = Fault(
-            _check_route(route),
-            kind,
-            times=times,
-            probability=probability,
-            seed=seed,
-            status=status,
-            retry_after=retry_after,
-            delay=delay,
-        )
+        fault = Fault(_check_route(route), kind, **options)
         self._faults.faults.append(fault)
         return fault
 
