@@ -1,4 +1,11 @@
-"""The ``ttg`` command: ``ttg demo`` and ``ttg sandbox``."""
+"""The ``ttg`` command: browse the catalog, compare rate codes, crawl, demo and sandboxes.
+
+``ttg locations``, ``events``, ``occurrences``, ``inventory``, ``prices`` and ``crawl`` live in
+``ttg_async._commands``; ``ttg demo`` in ``ttg_async._demo``; ``ttg sandbox`` and
+``ttg buyback sandbox`` in the sandboxes' own ``_cli`` modules. Exit status: 0 OK, 1 an API,
+network or server error, 2 a command line that cannot work as given; every error is one line
+on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +28,20 @@ def _rich_missing(error: ModuleNotFoundError, command: str) -> bool:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ttg_async import __version__
+    from ttg_async._commands import add_commands
+
     parser = argparse.ArgumentParser(
-        prog="ttg", description="ttg_async: the TTG API v3 from the command line."
+        prog="ttg",
+        description=(
+            "ttg_async: the TTG API v3 from the command line. The key, retailer and server "
+            "come from --api-key, --retailer and --base-url, or $TTG_API_KEY, $TTG_RETAILER "
+            "and $TTG_BASE_URL. Exit status: 0 OK, 1 API or network error, 2 bad usage."
+        ),
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"ttg_async {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_commands(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -53,12 +70,39 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the faithful local TTG v3 sandbox until interrupted.",
     )
     add_arguments(sandbox)
+
+    buyback = commands.add_parser(
+        "buyback",
+        help="Ticket Buyback tools (ttg buyback sandbox)",
+        description="Ticket Buyback partner API tools.",
+    )
+    buyback_commands = buyback.add_subparsers(
+        dest="buyback_command", required=True, metavar="COMMAND"
+    )
+    from ttg_async.buyback.sandbox._cli import add_arguments as add_buyback_arguments
+
+    buyback_sandbox = buyback_commands.add_parser(
+        "sandbox",
+        help="serve the local Ticket Buyback sandbox",
+        description="Serve the local Ticket Buyback partner API sandbox until interrupted.",
+    )
+    add_buyback_arguments(buyback_sandbox)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ttg`` console script."""
     args = _parser().parse_args(argv)
+    if hasattr(args, "command_run"):
+        from ttg_async._commands import run as run_command
+
+        return run_command(args)
+    from ttg_async._commands._common import guarded
+
+    if args.command == "buyback":
+        from ttg_async.buyback.sandbox._cli import run as run_buyback
+
+        return guarded(lambda: int(run_buyback(args)))
     if args.command == "demo":
         try:
             from ttg_async._demo import run_demo
@@ -67,8 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             raise
 
-        try:
-            return asyncio.run(
+        return guarded(
+            lambda: asyncio.run(
                 run_demo(
                     base_url=args.base_url,
                     seed=args.seed,
@@ -76,12 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     location=args.location,
                 )
             )
-        except KeyboardInterrupt:
-            return 130
+        )
     from ttg_async.sandbox._cli import run
 
-    code: int = run(args)
-    return code
+    return guarded(lambda: int(run(args)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -373,6 +373,7 @@ class Crawl:
         self._n_items = 0
         self._n_requests = 0
         self._events_total = 0
+        self._events_settled = 0  # occurrences listed (or failed, or skipped): for progress
         # the frontier, deepest level first
         self._inventory_jobs: deque[_Inventory] = deque()
         self._event_jobs: deque[_EventState] = deque()
@@ -688,6 +689,7 @@ class Crawl:
                 finished = self._checkpoint.events.get(location.key, set())
             for event in page.items:
                 if event.id in finished:
+                    self._events_settled += 1
                     continue
                 self._n_events += 1
                 location.pending += 1
@@ -700,9 +702,11 @@ class Crawl:
             occurrences = await self._client.occurrences.list(event_id)
         except Exception as exc:  # sorted by _failed: per unit, or fatal
             event.failed = True
+            self._events_settled += 1
             self._failed(f"event {event_id}", exc)
             self._settle(event)
             return
+        self._events_settled += 1
         self._n_occurrences += len(occurrences)
         done: set[_Unit] = set()
         if self._checkpoint is not None:

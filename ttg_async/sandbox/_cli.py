@@ -6,9 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import inspect
 import sys
 
 from ttg_async.sandbox._sandbox import TEST_KEY, Sandbox
+
+# The command serves the same catalog as Sandbox() unless told otherwise.
+_DEFAULTS = {
+    name: parameter.default for name, parameter in inspect.signature(Sandbox).parameters.items()
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port, 0 for any (default 8765)")
     parser.add_argument("--seed", type=int, default=0, help="catalog seed (default 0)")
-    parser.add_argument("--events", type=int, default=30, help="number of events (default 30)")
-    parser.add_argument("--locations", type=int, default=3, help="number of locations (default 3)")
+    events, locations, hold = _DEFAULTS["events"], _DEFAULTS["locations"], _DEFAULTS["hold_seconds"]
     parser.add_argument(
-        "--hold-seconds", type=float, default=600.0, help="cart hold length (default 600)"
+        "--events", type=int, default=events, help=f"number of events (default {events})"
+    )
+    parser.add_argument(
+        "--locations",
+        type=int,
+        default=locations,
+        help=f"number of locations (default {locations})",
+    )
+    parser.add_argument(
+        "--hold-seconds", type=float, default=hold, help=f"cart hold length (default {hold:g})"
     )
     parser.add_argument(
         "--retailer",
@@ -96,10 +110,38 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def client_url(host: str, base_url: str) -> str:
+    """The URL a client on this machine should use: loopback for a wildcard ``host``.
+
+    The client sends the key in a header, so it accepts plain ``http://`` on loopback only;
+    ``http://0.0.0.0:8765`` would be refused.
+
+    >>> client_url("0.0.0.0", "http://0.0.0.0:8765")
+    'http://127.0.0.1:8765'
+    """
+    port = base_url.rsplit(":", 1)[1]
+    if host in ("0.0.0.0", ""):
+        return f"http://127.0.0.1:{port}"
+    if host == "::":
+        return f"http://[::1]:{port}"
+    return base_url
+
+
 async def _serve(sandbox: Sandbox, host: str, port: int, retailer: str) -> None:
-    async with sandbox.serve(host, port) as base_url:
+    async with sandbox.serve(host, port) as served:
+        base_url = client_url(host, served)
         print(f"TTG sandbox listening on {base_url}", flush=True)
+        if base_url != served:
+            print(
+                f"(bound to {served}: other machines reach it there, but the client accepts "
+                "plain http only on loopback; put an https proxy in front for them)"
+            )
         print(f"Test key: {TEST_KEY} (any sk_test_* key works)")
+        print("Every request needs these headers, e.g.:")
+        print(
+            f'  curl -H "X-TT-API-Key: {TEST_KEY}" -H "X-TT-Retailer: {retailer}" '
+            f'-H "X-TT-Platform: api" {base_url}/api/v3/locations'
+        )
         print("Use it with:")
         print(f"  export TTG_BASE_URL={base_url}")
         print(f"  export TTG_API_KEY={TEST_KEY}")
