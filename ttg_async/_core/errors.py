@@ -68,6 +68,11 @@ class TTGError(Exception):
     ``"/api/v3/events/1001"``; never the query string, which may carry secrets), and the
     message shows them. Both are ``None`` for an error raised before any request was sent.
     :class:`APIError` and :class:`APIConnectionError` also offer ``request_path`` as ``path``.
+
+    >>> try:
+    ...     event = await ttg.events.get("1001")
+    ... except TTGError as exc:  # anything the SDK raises
+    ...     print(type(exc).__name__, exc.request_id, exc.attempts)
     """
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
@@ -96,7 +101,14 @@ class TTGError(Exception):
 
 
 class ClientClosedError(TTGError, RuntimeError):
-    """The client was used after ``aclose()`` (or after its ``async with`` block)."""
+    """The client was used after ``aclose()`` (or after its ``async with`` block).
+
+    >>> async with TTGClient() as ttg:
+    ...     pass
+    >>> await ttg.events.get("1001")
+    Traceback (most recent call last):
+    ttg_async.ClientClosedError: this client is closed; create a new one
+    """
 
 
 class ConfigurationError(TTGError, ValueError):
@@ -106,7 +118,7 @@ class ConfigurationError(TTGError, ValueError):
     >>> TTGClient(api_key="sk_test_abc", retailer="r1", platform="desktop")
     Traceback (most recent call last):
     ...
-    ttg_async._core.errors.ConfigurationError: platform: must be one of ...
+    ttg_async.ConfigurationError: platform: must be one of ...
     """
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -119,6 +131,11 @@ class APIConnectionError(TTGError):
 
     ``request_sent`` is false only when the request provably never left this process (for
     example, the connection was refused), which makes a retry of any request safe.
+
+    >>> try:
+    ...     await ttg.events.get("1001")
+    ... except APIConnectionError as exc:  # after the policy's retries
+    ...     print(exc.request_sent, exc.outcome_unknown)
     """
 
     def __init__(
@@ -138,7 +155,16 @@ class APIConnectionError(TTGError):
 
 
 class APITimeoutError(APIConnectionError):
-    """An attempt, or the whole call's deadline, ran out of time."""
+    """An attempt, or the whole call's deadline, ran out of time.
+
+    The message says which: "within the per-attempt timeout of 2 s", or "within what was
+    left (0.4 s) of the call's deadline".
+
+    >>> try:
+    ...     await ttg.events.get("1001", timeout=2.0)
+    ... except APITimeoutError as exc:
+    ...     print(exc)
+    """
 
 
 #: How much of a body a :class:`ResponseDecodeError` keeps (64 KiB): enough to report what
@@ -279,19 +305,43 @@ class APIError(TTGError):
 
 
 class InvalidRequestError(APIError):
-    """400: the request was malformed; ``param`` names the offending field when known."""
+    """400: the request was malformed; ``param`` names the offending field when known.
+
+    >>> try:
+    ...     await ttg.carts.create(lines)
+    ... except InvalidRequestError as exc:
+    ...     print(exc.code, exc.param)  # e.g. INVALID_QUANTITY items[0].quantity
+    """
 
 
 class AuthenticationError(APIError):
-    """401: the API key was missing, unknown or revoked."""
+    """401: the API key was missing, unknown or revoked.
+
+    >>> try:
+    ...     await ttg.locations.list().collect()
+    ... except AuthenticationError:
+    ...     print("check TTG_API_KEY")
+    """
 
 
 class PermissionDeniedError(APIError):
-    """403: the key may not do this."""
+    """403: the key may not do this.
+
+    >>> try:
+    ...     await ttg.locations.list().collect()
+    ... except PermissionDeniedError as exc:
+    ...     print(exc.code)  # e.g. INSUFFICIENT_PERMISSIONS for another retailer
+    """
 
 
 class NotFoundError(APIError):
-    """404: ``resource_type`` and ``resource_id`` say what was missing."""
+    """404: ``resource_type`` and ``resource_id`` say what was missing.
+
+    >>> try:
+    ...     await ttg.events.get("404404")
+    ... except NotFoundError as exc:
+    ...     print(exc.resource_type, exc.resource_id)  # event 404404
+    """
 
     @property
     def resource_type(self) -> str | None:
@@ -305,15 +355,36 @@ class NotFoundError(APIError):
 
 
 class ConflictError(APIError):
-    """409: the request conflicts with the current state. Re-fetch, then adapt."""
+    """409: the request conflicts with the current state. Re-fetch, then adapt.
+
+    >>> try:
+    ...     order = await ttg.orders.create(cart.id, expected_total=cart.total, contact=buyer)
+    ... except ConflictError as exc:
+    ...     print(exc.code)  # e.g. CART_ALREADY_ORDERED, details["orderId"] names the order
+    """
 
 
 class GoneError(APIError):
-    """410: the resource existed but is gone for good."""
+    """410: the resource existed but is gone for good.
+
+    >>> try:
+    ...     order = await ttg.orders.create(cart.id, expected_total=cart.total, contact=buyer)
+    ... except GoneError as exc:
+    ...     print(exc.code)  # CART_EXPIRED (see CartExpiredError)
+    """
 
 
 class RateLimitError(APIError):
-    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any.
+
+    Raised once the retry policy has given up; until then the client waits (every call of
+    the client, not just this one).
+
+    >>> try:
+    ...     await ttg.events.get("1001")
+    ... except RateLimitError as exc:
+    ...     print(exc.retry_after)
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -321,7 +392,13 @@ class RateLimitError(APIError):
 
 
 class ServerError(APIError):
-    """5xx, or an ``API_ERROR``: the server failed."""
+    """5xx, or an ``API_ERROR``: the server failed.
+
+    >>> try:
+    ...     await ttg.events.get("1001")
+    ... except ServerError as exc:  # reads were retried already
+    ...     print(exc.status, exc.request_id)
+    """
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

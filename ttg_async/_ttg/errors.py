@@ -34,7 +34,13 @@ __all__ = [
 
 
 class ProviderCodeNotFoundError(NotFoundError):
-    """404 for a rate code (``providerCode``) not configured for this retailer and event."""
+    """404 for a rate code (``providerCode``) not configured for this retailer and event.
+
+    >>> try:
+    ...     await ttg.inventory.list("1001", "100101", provider_code="members")  # wrong case
+    ... except ProviderCodeNotFoundError as exc:
+    ...     print(exc.provider_code)  # members
+    """
 
     @property
     def provider_code(self) -> str | None:
@@ -42,11 +48,23 @@ class ProviderCodeNotFoundError(NotFoundError):
 
 
 class TotalPriceMismatchError(ConflictError):
-    """409 TOTAL_PRICE_MISMATCH: ``expected_total`` is not the cart's total any more."""
+    """409 TOTAL_PRICE_MISMATCH: ``expected_total`` is not the cart's total any more.
+
+    >>> try:
+    ...     order = await ttg.orders.create(cart.id, expected_total=shown, contact=buyer)
+    ... except TotalPriceMismatchError:
+    ...     shown = (await ttg.carts.get(cart.id)).total  # show it, then check out again
+    """
 
 
 class InventoryExhaustedError(ConflictError):
-    """409 INVENTORY_EXHAUSTED: fewer items are left than were asked for."""
+    """409 INVENTORY_EXHAUSTED: fewer items are left than were asked for.
+
+    >>> try:
+    ...     cart = await ttg.carts.create([line])
+    ... except InventoryExhaustedError as exc:
+    ...     print(f"only {exc.available_quantity} of {exc.requested_quantity} left")
+    """
 
     @property
     def available_quantity(self) -> int | None:
@@ -60,7 +78,13 @@ class InventoryExhaustedError(ConflictError):
 
 
 class CartExpiredError(GoneError):
-    """410 CART_EXPIRED: the hold timed out. Create a new cart."""
+    """410 CART_EXPIRED: the hold timed out. Create a new cart.
+
+    >>> try:
+    ...     order = await ttg.orders.create(cart.id, expected_total=cart.total, contact=buyer)
+    ... except CartExpiredError:
+    ...     cart = await ttg.carts.create(lines)  # hold again, show the new total
+    """
 
 
 _BY_CODE: dict[str, type[APIError]] = {
