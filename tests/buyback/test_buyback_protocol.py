@@ -16,6 +16,7 @@ from ttg_async import (
     ResponseDecodeError,
     ServerError,
 )
+from ttg_async._core.transport import RawResponse as R
 from ttg_async.buyback import (
     AccountSuspendedError,
     BuybackEvent,
@@ -71,7 +72,7 @@ def _error(code: str, meta: bytes = b'{"request_id": "meta-1"}') -> bytes:
     ],
 )
 def test_error_class_by_code_then_status(status: int, code: str, cls: type[APIError]) -> None:
-    err = error_from_response(status, {}, _error(code), request_id="req_sent")
+    err = error_from_response(R(status, {}, _error(code)), request_id="req_sent")
     assert type(err) is cls
     assert err.status == status
     assert err.code == code
@@ -79,11 +80,11 @@ def test_error_class_by_code_then_status(status: int, code: str, cls: type[APIEr
 
 def test_error_request_id_comes_from_meta_first() -> None:
     headers = {"X-Request-ID": "hdr-1"}
-    err = error_from_response(400, headers, _error("VALIDATION_ERROR"), request_id="req_sent")
+    err = error_from_response(R(400, headers, _error("VALIDATION_ERROR")), request_id="req_sent")
     assert err.request_id == "meta-1"
-    no_meta = error_from_response(400, headers, _error("X", b"null"), request_id="req_sent")
+    no_meta = error_from_response(R(400, headers, _error("X", b"null")), request_id="req_sent")
     assert no_meta.request_id == "hdr-1"
-    nothing = error_from_response(400, {}, _error("X", b"{}"), request_id="req_sent")
+    nothing = error_from_response(R(400, {}, _error("X", b"{}")), request_id="req_sent")
     assert nothing.request_id == "req_sent"
 
 
@@ -93,11 +94,11 @@ def test_quote_expired_details() -> None:
         b' "details": {"quote_id": "qt_abc123", "expired_at": "2026-02-26T09:00:00Z"}},'
         b' "meta": {"request_id": "r", "timestamp": "2026-02-26T10:30:00Z"}}'
     )
-    err = error_from_response(422, {}, body, request_id=None)
+    err = error_from_response(R(422, {}, body), request_id=None)
     assert isinstance(err, QuoteExpiredError)
     assert err.quote_id == "qt_abc123"
     assert err.expired_at == datetime(2026, 2, 26, 9, 0, tzinfo=UTC)
-    odd = error_from_response(422, {}, _error("QUOTE_EXPIRED"), request_id=None)
+    odd = error_from_response(R(422, {}, _error("QUOTE_EXPIRED")), request_id=None)
     assert isinstance(odd, QuoteExpiredError)
     assert odd.quote_id is None
     assert odd.expired_at is None
@@ -105,7 +106,7 @@ def test_quote_expired_details() -> None:
 
 def test_error_body_that_is_not_the_envelope_gets_the_class_of_its_status() -> None:
     html = b"<html><body>502 Bad Gateway</body></html>"
-    err = error_from_response(502, {"Content-Type": "text/html"}, html, request_id="req_1")
+    err = error_from_response(R(502, {"Content-Type": "text/html"}, html), request_id="req_1")
     assert type(err) is ServerError
     assert err.code is None
     assert "text/html" in err.message
@@ -113,14 +114,14 @@ def test_error_body_that_is_not_the_envelope_gets_the_class_of_its_status() -> N
 
 
 def test_rate_limit_carries_retry_after() -> None:
-    err = error_from_response(429, {"Retry-After": "3"}, _error("RATE_LIMITED"), request_id=None)
+    err = error_from_response(R(429, {"Retry-After": "3"}, _error("RATE_LIMITED")), request_id=None)
     assert isinstance(err, RateLimitError)
     assert err.retry_after == 3.0
 
 
 def test_a_2xx_that_says_it_failed_is_an_error() -> None:
     with pytest.raises(PaymentNotConfiguredError):
-        decode_data(200, {}, _error("PAYMENT_NOT_CONFIGURED"), Section, request_id=None)
+        decode_data(R(200, {}, _error("PAYMENT_NOT_CONFIGURED")), Section, request_id=None)
 
 
 def test_decode_data_and_unknown_fields() -> None:
@@ -129,7 +130,7 @@ def test_decode_data_and_unknown_fields() -> None:
         b' "section_name_display": "Box #5", "brand_new": [1, 2]},'
         b' "meta": {"request_id": "r", "timestamp": "2026-02-26T10:30:00Z", "extra": 1}}'
     )
-    section = decode_data(200, {}, body, Section, request_id=None)
+    section = decode_data(R(200, {}, body), Section, request_id=None)
     assert section == Section(section_id="s1", section_name="Box #5", section_name_display="Box #5")
 
 
@@ -141,7 +142,7 @@ def test_event_timestamps_are_aware_and_unknown_enum_values_pass() -> None:
         b' "venue": {"venue_id": "v", "venue_name": "Hall", "capacity": 5},'
         b' "status": "a_status_from_the_future"}}'
     )
-    event = decode_data(200, {}, body, BuybackEvent, request_id=None)
+    event = decode_data(R(200, {}, body), BuybackEvent, request_id=None)
     assert event.event_datetime_utc.tzinfo is not None
     assert event.event_datetime_utc == datetime(2026, 3, 1, 0, 30, tzinfo=UTC)
     assert event.venue is not None
@@ -155,13 +156,13 @@ def test_naive_utc_timestamp_is_a_decode_error_naming_the_field() -> None:
         b' "event_datetime_utc": "2026-03-01T00:30:00"}}'
     )
     with pytest.raises(ResponseDecodeError) as caught:
-        decode_data(200, {}, body, BuybackEvent, request_id=None)
+        decode_data(R(200, {}, body), BuybackEvent, request_id=None)
     assert caught.value.path == "$.data.event_datetime_utc"
 
 
 def test_body_that_is_not_json() -> None:
     with pytest.raises(ResponseDecodeError) as caught:
-        decode_data(200, {}, b'{"success": true, "da', Row, request_id="req_1")
+        decode_data(R(200, {}, b'{"success": true, "da'), Row, request_id="req_1")
     assert caught.value.path is None
     assert caught.value.request_id == "req_1"
 
@@ -171,10 +172,10 @@ def test_decode_list_with_and_without_pagination() -> None:
         b'{"success": true, "data": [{"row_name": "A"}, {"row_name": "B"}],'
         b' "pagination": {"total": 9, "limit": 2, "offset": 0, "has_more": true}}'
     )
-    rows, pagination = decode_list(200, {}, body, Row, request_id=None)
+    rows, pagination = decode_list(R(200, {}, body), Row, request_id=None)
     assert [r.row_name for r in rows] == ["A", "B"]
     assert pagination == BuybackPagination(total=9, limit=2, offset=0, has_more=True)
-    rows, pagination = decode_list(200, {}, b'{"data": []}', Row, request_id=None)
+    rows, pagination = decode_list(R(200, {}, b'{"data": []}'), Row, request_id=None)
     assert rows == []
     assert pagination is None
 
@@ -184,12 +185,12 @@ def test_decode_token() -> None:
         b'{"success": true, "data": {"access_token": "tok_123456789", "token_type": "Bearer",'
         b' "expires_at": "2026-02-26T11:30:00Z", "expires_in": 3600, "scope": "partner"}}'
     )
-    token = decode_token(200, {}, body, request_id=None)
+    token = decode_token(R(200, {}, body), request_id=None)
     assert token.access_token == "tok_123456789"
     assert token.expires_in == 3600
     assert "tok_123456789" not in repr(token)
     with pytest.raises(InvalidCredentialsError):
-        decode_token(401, {}, _error("INVALID_CREDENTIALS"), request_id=None)
+        decode_token(R(401, {}, _error("INVALID_CREDENTIALS")), request_id=None)
 
 
 def test_page_from_follows_has_more_over_total() -> None:
@@ -236,11 +237,11 @@ def test_build_request() -> None:
 def test_a_token_answer_off_the_schema_does_not_keep_the_token() -> None:
     body = b'{"success": true, "data": {"access_token": "tok_KEEPOUT_123", "expires_in": "x"}}'
     with pytest.raises(ResponseDecodeError) as caught:
-        decode_token(200, {}, body, request_id=None)
+        decode_token(R(200, {}, body), request_id=None)
     assert caught.value.path == "$.data.expires_in"
     assert b"tok_KEEPOUT_123" not in caught.value.body
     assert "tok_KEEPOUT_123" not in str(caught.value) + repr(vars(caught.value))
     # Other answers keep their body, as TTG's do.
     with pytest.raises(ResponseDecodeError) as other:
-        decode_data(200, {}, b'{"data": {"row_name": 5}}', Row, request_id=None)
+        decode_data(R(200, {}, b'{"data": {"row_name": 5}}'), Row, request_id=None)
     assert other.value.body == b'{"data": {"row_name": 5}}'

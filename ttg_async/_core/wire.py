@@ -149,22 +149,29 @@ def decode_body(
 
 def api_error(
     cls: type[APIError],
-    message: str,
+    status: int,
     response_headers: Mapping[str, str],
+    message: str | None,
     /,
     *,
+    details: Any = None,
     now: datetime | None = None,
     **fields: Any,
 ) -> APIError:
-    """Build the error ``cls(message, **fields)``; a :class:`RateLimitError` also gets the
-    server's ``Retry-After`` in seconds, read at ``now``.
+    """Build the error ``cls`` for an answer with ``status`` and ``response_headers``.
 
-    >>> api_error(RateLimitError, "slow down", {"Retry-After": "2"}, status=429).retry_after
+    ``details`` is kept only when it is an object (an odd shape must not cost the caller the
+    error's class and code); a missing message becomes ``HTTP <status>``; a
+    :class:`RateLimitError` also gets the server's ``Retry-After`` in seconds, read at ``now``.
+
+    >>> api_error(RateLimitError, 429, {"Retry-After": "2"}, None).retry_after
     2.0
     """
+    kept = details if isinstance(details, dict) else None
+    text = message or f"HTTP {status}"
     if issubclass(cls, RateLimitError):
         retry_after = parse_retry_after(
             header(response_headers, "Retry-After"), now=now or datetime.now(UTC)
         )
-        return cls(message, retry_after=retry_after, **fields)
-    return cls(message, **fields)
+        fields["retry_after"] = retry_after
+    return cls(text, status=status, details=kept, headers=dict(response_headers), **fields)

@@ -140,16 +140,15 @@ def error_from_response(
     cls = error_class_for(status, err.type, err.code, details)
     return api_error(
         cls,
-        err.message or f"HTTP {status}",
+        status,
         headers,
+        err.message,
+        details=details,
         now=now,
-        status=status,
         type=err.type,
         code=err.code,
         param=err.param,
-        details=details,
         request_id=rid,
-        headers=dict(headers),
     )
 
 

@@ -171,7 +171,7 @@ class BuybackClient(ClientBase):
 
         def decode(raw: RawResponse, request_id: str) -> Token:
             server_now[0] = _server_time(raw)
-            return decode_token(raw.status, raw.headers, raw.body, request_id=request_id)
+            return decode_token(raw, request_id=request_id)
 
         try:
             token = await self._shared.pipeline.call(

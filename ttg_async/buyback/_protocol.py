@@ -8,7 +8,8 @@ offset, has_more}``, and errors are ``{success: false, error{code, message, deta
 >>> spec.path, spec.headers["Authorization"][:6]
 ('/v1/events/evt_1001', 'Bearer')
 >>> from ttg_async.buyback._models import Row
->>> decode_data(200, {}, b'{"success": true, "data": {"row_name": "A"}}', Row, request_id=None)
+>>> raw = RawResponse(200, {}, b'{"success": true, "data": {"row_name": "A"}}')
+>>> decode_data(raw, Row, request_id=None)
 Row(row_name='A', row_name_display=None, available_quantity=None)
 """
 
@@ -22,7 +23,7 @@ import msgspec
 
 from ttg_async._core.errors import APIError, ResponseDecodeError
 from ttg_async._core.pagination import Page
-from ttg_async._core.transport import RequestSpec
+from ttg_async._core.transport import RawResponse, RequestSpec
 from ttg_async._core.wire import (
     api_error,
     decode_body,
@@ -124,12 +125,7 @@ def _meta_request_id(meta: Any) -> str | None:
 
 
 def error_from_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    request_id: str | None,
-    now: datetime | None = None,
+    raw: RawResponse, *, request_id: str | None, now: datetime | None = None
 ) -> APIError:
     """Turn an error answer into its :class:`APIError` subclass (not raised): by code, then
     status. ``request_id`` comes from ``meta``, else the ``X-Request-ID`` header, else the one
@@ -137,13 +133,14 @@ def error_from_response(
 
     >>> body = b'{"success": false, "error": {"code": "QUOTE_EXPIRED", "message": "gone"},'
     >>> body += b' "meta": {"request_id": "r-1"}}'
-    >>> err = error_from_response(422, {}, body, request_id="req_x")
+    >>> err = error_from_response(RawResponse(422, {}, body), request_id="req_x")
     >>> type(err).__name__, err.request_id
     ('QuoteExpiredError', 'r-1')
     """
+    status, headers = raw.status, raw.headers
     meta: Any = None
     try:
-        envelope = _error_decoder.decode(body)
+        envelope = _error_decoder.decode(raw.body)
         err, meta = envelope.error, envelope.meta
     except (msgspec.DecodeError, msgspec.ValidationError):
         content_type = header(headers, "Content-Type") or "no content type"
@@ -151,18 +148,16 @@ def error_from_response(
             message=f"HTTP {status} with a body that is not a Buyback error ({content_type})"
         )
     rid = _meta_request_id(meta) or header(headers, "X-Request-ID") or request_id
-    details = err.details if isinstance(err.details, dict) else None
     cls = buyback_error_class(status, err.code)
     return api_error(
         cls,
-        err.message or f"HTTP {status}",
+        status,
         headers,
+        err.message,
+        details=err.details,
         now=now,
-        status=status,
         code=err.code,
-        details=details,
         request_id=rid,
-        headers=dict(headers),
     )
 
 
@@ -174,25 +169,23 @@ _success_decoder: Final = msgspec.json.Decoder(_Success)
 
 
 def _decode(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
+    raw: RawResponse,
     decode: Callable[[bytes], Any],
     request_id: str | None,
     keep_body: bool = True,
 ) -> Any:
-    if not 200 <= status < 300:
-        raise error_from_response(status, headers, body, request_id=request_id)
-    rid = header(headers, "X-Request-ID") or request_id
+    if not 200 <= raw.status < 300:
+        raise error_from_response(raw, request_id=request_id)
+    rid = header(raw.headers, "X-Request-ID") or request_id
     try:
-        result = decode_body(status, body, decode, request_id=rid, keep_body=keep_body)
+        result = decode_body(raw.status, raw.body, decode, request_id=rid, keep_body=keep_body)
     except ResponseDecodeError as exc:
         # An error envelope under a 2xx has no `data`: it is an error all the same.
-        if exc.path is not None and _says_failure(body):
-            raise error_from_response(status, headers, body, request_id=request_id) from None
+        if exc.path is not None and _says_failure(raw.body):
+            raise error_from_response(raw, request_id=request_id) from None
         raise
     if result.success is False:
-        raise error_from_response(status, headers, body, request_id=request_id)
+        raise error_from_response(raw, request_id=request_id)
     return result
 
 
@@ -203,46 +196,30 @@ def _says_failure(body: bytes) -> bool:
         return False
 
 
-def decode_data(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    type_: type[T],
-    *,
-    request_id: str | None,
-) -> T:
+def decode_data(raw: RawResponse, type_: type[T], *, request_id: str | None) -> T:
     """Decode ``{success, data, meta}`` into ``type_``, or raise the answer's typed error."""
     decode = envelope_decoder(BuybackDataEnvelope, type_)
-    envelope: BuybackDataEnvelope[T] = _decode(status, headers, body, decode, request_id)
+    envelope: BuybackDataEnvelope[T] = _decode(raw, decode, request_id)
     return envelope.data
 
 
 def decode_list(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    type_: type[T],
-    *,
-    request_id: str | None,
+    raw: RawResponse, type_: type[T], *, request_id: str | None
 ) -> tuple[list[T], BuybackPagination | None]:
     """Decode a list answer; ``pagination`` is ``None`` when the answer has none."""
     decode = envelope_decoder(BuybackListEnvelope, type_)
-    envelope: BuybackListEnvelope[T] = _decode(status, headers, body, decode, request_id)
+    envelope: BuybackListEnvelope[T] = _decode(raw, decode, request_id)
     return envelope.data, envelope.pagination
 
 
-def decode_token(
-    status: int, headers: Mapping[str, str], body: bytes, *, request_id: str | None
-) -> Token:
+def decode_token(raw: RawResponse, *, request_id: str | None) -> Token:
     """Decode the token answer, or raise its typed error (``InvalidCredentialsError``...).
 
     A token answer that does not fit raises a :class:`ResponseDecodeError` without the body:
     the body holds the token.
     """
     decode = envelope_decoder(BuybackDataEnvelope, Token)
-    envelope: BuybackDataEnvelope[Token] = _decode(
-        status, headers, body, decode, request_id, keep_body=False
-    )
+    envelope: BuybackDataEnvelope[Token] = _decode(raw, decode, request_id, keep_body=False)
     return envelope.data
 
 

@@ -45,7 +45,7 @@ class _Call(Protocol):
 
 def _one(type_: type[T]) -> Callable[[RawResponse, str], T]:
     def decode(raw: RawResponse, request_id: str) -> T:
-        return decode_data(raw.status, raw.headers, raw.body, type_, request_id=request_id)
+        return decode_data(raw, type_, request_id=request_id)
 
     return decode
 
@@ -54,7 +54,7 @@ def _many(
     type_: type[T],
 ) -> Callable[[RawResponse, str], tuple[list[T], BuybackPagination | None]]:
     def decode(raw: RawResponse, request_id: str) -> tuple[list[T], BuybackPagination | None]:
-        return decode_list(raw.status, raw.headers, raw.body, type_, request_id=request_id)
+        return decode_list(raw, type_, request_id=request_id)
 
     return decode
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -40,7 +39,6 @@ from ttg_async.sandbox._wirelog import WireLog, WireRecord
 
 PREFIX: Final = "/api/v3"
 PLATFORMS: Final = frozenset({"ios", "android", "web", "api"})
-_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _JSON: Final = "application/json"
 RETAILER_KEY: Final = web.RequestKey("ttg_retailer", tuple)
 WIRE_KEY: Final = web.RequestKey("ttg_wire", WireRecord)

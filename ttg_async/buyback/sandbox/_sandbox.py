@@ -290,17 +290,11 @@ class BuybackSandbox:
     # -- counters --------------------------------------------------------------------------
     def request_count(self, route: str | None = None) -> int:
         """Requests seen (faulted ones included), in total or for one route template."""
-        requests = self._state.counters.requests
-        if route is None:
-            return sum(requests.values())
-        return requests.get(_check_route(route), 0)
+        return self._state.counters.seen(None if route is None else _check_route(route))
 
     def reset_counters(self) -> None:
         """Zero the request, attempt and token-request counters."""
-        counters = self._state.counters
-        counters.requests.clear()
-        counters.attempts.clear()
-        counters.token_requests.clear()
+        self._state.counters.clear()
 
     def attempts(self, request_id: str) -> int:
         """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""

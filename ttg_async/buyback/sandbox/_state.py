@@ -68,9 +68,21 @@ class OrderRecord:
 
 @dataclass
 class Counters:
+    """Requests per route template, attempts per X-Request-ID, token requests per client."""
+
     requests: dict[str, int] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     token_requests: dict[str, int] = field(default_factory=dict)
+
+    def seen(self, route: str | None) -> int:
+        """Requests for one route template, or for all when ``route`` is ``None``."""
+        if route is not None:
+            return self.requests.get(route, 0)
+        return sum(self.requests.values())
+
+    def clear(self) -> None:
+        for counts in (self.requests, self.attempts, self.token_requests):
+            counts.clear()
 
 
 def iso(epoch: float) -> str:
