@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     buyback = commands.add_parser(
         "buyback",
-        help="Ticket Buyback tools (ttg buyback sandbox)",
+        help="Ticket Buyback: events, sections, rows, quote, order, sandbox",
         description="Ticket Buyback partner API tools.",
     )
     buyback_commands = buyback.add_subparsers(
@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the local Ticket Buyback partner API sandbox until interrupted.",
     )
     add_buyback_arguments(buyback_sandbox)
+    from ttg_async.buyback._commands import add_commands as add_buyback_commands
+
+    add_buyback_commands(buyback_commands)
     return parser
 
 
@@ -99,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args)
     from ttg_async._commands._common import guarded
 
+    if args.command == "buyback" and hasattr(args, "buyback_run"):
+        from ttg_async.buyback._commands import run as run_buyback_command
+
+        return run_buyback_command(args)
     if args.command == "buyback":
         from ttg_async.buyback.sandbox._cli import run as run_buyback
 
