@@ -63,6 +63,8 @@ def test_next_offset_follows_the_documented_rule() -> None:
     assert next_offset(Page([1] * 42, 50, 100, 142)) is None
     assert next_offset(Page([1] * 50, 50, 50, 100)) is None
     assert next_offset(Page([], 50, 0, 142)) is None
+    # A server that claims a page size of 0 would keep the walk at one offset forever.
+    assert next_offset(Page([1], 0, 0, 142)) is None
 
 
 async def test_walks_every_page_in_order() -> None:
@@ -132,6 +134,28 @@ async def test_concurrent_prefetch_keeps_server_order_and_bounds_the_window(
     assert sorted(source.requests) == [(offset, 20) for offset in range(0, 503, 20)]
     assert source.peak_in_flight <= concurrency
     assert source.peak_in_flight > 1
+
+
+async def test_concurrent_prefetch_stops_at_an_empty_page_of_an_overstated_total() -> None:
+    source = Source(list(range(25)), claimed_total=1_000_000)
+    items = await Paginator(source, limit=10, concurrency=4).collect()
+    assert items == list(range(25))
+    # The window never runs on towards the million the server claimed.
+    assert max(offset for offset, _ in source.requests) <= 10 * 8
+
+
+async def test_concurrent_prefetch_stops_where_a_shrunk_total_says() -> None:
+    """Pages already in flight past a total that shrank mid-walk are not handed out."""
+
+    class Shrinking(Source):
+        async def __call__(self, offset: int, limit: int) -> Page[int]:
+            page = await super().__call__(offset, limit)
+            self.data = self.data[:30]  # after the first page, the catalog shrank to 30
+            return page
+
+    source = Shrinking(list(range(100)))
+    items = await Paginator(source, limit=10, concurrency=4).collect()
+    assert items == list(range(30))
 
 
 async def test_concurrent_prefetch_respects_max_items() -> None:

@@ -18,9 +18,11 @@ from ttg_async import (
     APIConnectionError,
     APITimeoutError,
     CartItemInput,
+    ClientClosedError,
     RetryPolicy,
     TTGClient,
 )
+from ttg_async._core.transport import RequestSpec
 from ttg_async.sandbox import Sandbox
 
 KEY = "sk_test_transport"
@@ -144,3 +146,25 @@ async def test_a_server_that_hangs_up_without_answering_is_a_sent_request() -> N
         # Every arrival carried the call's one X-Request-ID, aiohttp's own re-sends included.
         assert sb.attempts(exc.request_id) == fault.hits >= 3
         assert {r.request_id for r in sb.wire_log(route)} == {exc.request_id}
+
+
+async def test_a_closed_transport_never_opens_a_new_session() -> None:
+    """The transport's own closed check, reached by calling it directly.
+
+    Through the client a call after ``aclose`` stops earlier with ``ClientClosedError``; the
+    transport still refuses on its own, so nothing can open a fresh session (and leak it)
+    behind a closed client.
+    """
+    sb = Sandbox(seed=1)
+    async with sb.serve() as base_url:
+        ttg = TTGClient(KEY, RETAILER, base_url=base_url)
+        await ttg.events.get("1001")
+        await ttg.aclose()
+        with pytest.raises(ClientClosedError):
+            await ttg.events.get("1001")
+        transport = ttg._shared.pipeline.transport
+        spec = RequestSpec("GET", "/api/v3/events/1001", (), {}, None, "req_closed")
+        with pytest.raises(RuntimeError, match="closed"):
+            await transport.send(spec, timeout=1.0)
+        assert transport._session is None
+        assert sb.attempts("req_closed") == 0
