@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
 import aiohttp
@@ -44,9 +44,18 @@ class Pipeline:
     __slots__ = ("gate", "transport")
 
     def __init__(
-        self, base_url: str, max_connections: int, session: aiohttp.ClientSession | None
+        self,
+        base_url: str,
+        max_connections: int,
+        session: aiohttp.ClientSession | None,
+        *,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.transport = Transport(base_url, max_connections, session)
+        # default_headers: what every request of this API sends (credentials, fixed options);
+        # the transport sets them once on the session it owns.
+        self.transport = Transport(
+            base_url, max_connections, session, default_headers=default_headers
+        )
         self.gate = RateLimitGate()
 
     @property

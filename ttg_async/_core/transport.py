@@ -10,9 +10,14 @@ Two aiohttp timeout quirks are handled on purpose:
   (aiohttp #10313), so a burst of calls can time out without ever being sent. We keep our own
   slot semaphore in front of the pool and only start the attempt's clock once a slot is held.
 - ``sock_read`` restarts with every chunk, so a server that drips one byte at a time can hold a
-  caller forever (aiohttp #9547). An ``asyncio.timeout`` around the whole attempt is the
-  backstop. aiohttp's connect phase ends just before it, so a connection that never opens
-  is still reported as never sent.
+  caller forever (aiohttp #9547). aiohttp's ``total`` timer, armed once an attempt holds its
+  slot, is the backstop: it bounds connecting, sending and reading the whole body, and no
+  chunk resets it. aiohttp's connect phase ends just before it, so a connection that never
+  opens is still reported as never sent.
+
+The hot path pays only for what a call uses: the headers every call sends are set once on a
+session we own, one ``ClientTimeout`` serves every attempt with the same budget, and a call
+without a deadline does no deadline arithmetic.
 """
 
 from __future__ import annotations
@@ -68,7 +73,12 @@ class Transport:
     """
 
     def __init__(
-        self, base_url: str, max_connections: int, session: aiohttp.ClientSession | None
+        self,
+        base_url: str,
+        max_connections: int,
+        session: aiohttp.ClientSession | None,
+        *,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._base_url = base_url
         self._max_connections = max_connections
@@ -77,6 +87,12 @@ class Transport:
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        # Headers every request sends (the API's credentials and fixed options). On a session
+        # we own they are the session's defaults, so a request passes only what differs.
+        self._default_headers = dict(default_headers or {})
+        # One aiohttp timeout per attempt budget without a deadline (the budget is then the
+        # client's fixed per-attempt timeout, so this holds one or two entries).
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @property
     def closed(self) -> bool:
@@ -102,11 +118,40 @@ class Transport:
             # No aiohttp timeout here: every attempt brings its own (see send()).
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                headers=self._default_headers or None,
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
                 auto_decompress=True,
             )
         return self._session
+
+    def _headers_for(self, request: RequestSpec) -> Mapping[str, str]:
+        """The headers to pass with ``request``: all of them on a session passed in, only
+        those that differ from the session's defaults on our own."""
+        defaults = self._default_headers
+        if not defaults or not self._owns_session:
+            return request.headers
+        # aiohttp merges these over the defaults case-insensitively, so a per-call value
+        # (under any spelling) still replaces the default one.
+        return {k: v for k, v in request.headers.items() if defaults.get(k) != v}
+
+    def _timeout_for(self, budget: float, *, cache: bool) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(budget) if cache else None
+        if timeout is None:
+            # The backstop is ``total``; aiohttp's connect phase (DNS and TCP; no pool wait,
+            # we hold a slot) ends a little earlier, so that a connection that never opened
+            # reports ConnectionTimeoutError (not sent) rather than losing the race to the
+            # backstop and passing for a sent request. Neither is rounded up to whole seconds
+            # (``ceil_threshold``). No sock_read: ``total`` already bounds the whole body, and
+            # a read timer would be re-armed on every chunk for nothing.
+            timeout = aiohttp.ClientTimeout(
+                total=budget,
+                connect=budget - min(_CONNECT_MARGIN, budget / 10),
+                ceil_threshold=math.inf,
+            )
+            if cache and len(self._timeouts) < 8:
+                self._timeouts[budget] = timeout
+        return timeout
 
     def _ensure_slots(self) -> asyncio.Semaphore:
         if self._slots is None:
@@ -124,83 +169,76 @@ class Transport:
         """
         if self._closed:
             raise RuntimeError("the transport is closed")
-        session = self._ensure_session()
-        slots = self._ensure_slots()
         loop = asyncio.get_running_loop()
-        rid = request.request_id
-        try:
-            async with asyncio.timeout_at(deadline_at):
-                await slots.acquire()
-        except TimeoutError:
-            raise APITimeoutError(
-                "no connection slot became free before the call's deadline",
-                request_id=rid,
-                request_sent=False,
-            ) from None
-        # Which limit an attempt that runs out of time hit: its own, or the call's deadline.
-        limit = f"the per-attempt timeout of {timeout:.3g} s"
-        if deadline_at is not None:
+        session = self._session
+        if session is None or loop is not self._loop:
+            session = self._ensure_session()  # creates it, or refuses a second event loop
+        slots = self._slots if self._slots is not None else self._ensure_slots()
+        left: float | None = None  # what was left of the call's deadline, if it has one
+        if deadline_at is None:
+            await slots.acquire()
+            aio_timeout = self._timeout_for(timeout, cache=True)
+        else:
+            try:
+                async with asyncio.timeout_at(deadline_at):
+                    await slots.acquire()
+            except TimeoutError:
+                raise APITimeoutError(
+                    "no connection slot became free before the call's deadline",
+                    request_id=request.request_id,
+                    request_sent=False,
+                ) from None
             left = deadline_at - loop.time()
-            if left < timeout:
-                limit = f"what was left ({max(left, 0.0):.3g} s) of the call's deadline"
-            timeout = max(0.001, min(timeout, left))
-        # The backstop below starts first, so with equal times it would always win the race
-        # against aiohttp's connect timer, and a connection that never opened would pass for
-        # a sent request that timed out. aiohttp's connect phase (DNS and TCP; no pool wait,
-        # we hold a slot) therefore ends a little earlier, and is never rounded up to whole
-        # seconds (``ceil_threshold``), so it reports ConnectionTimeoutError: not sent.
-        connect = timeout - min(_CONNECT_MARGIN, timeout / 10)
+            aio_timeout = self._timeout_for(max(0.001, min(timeout, left)), cache=False)
         try:
-            # No sock_read: the backstop already bounds the whole attempt, and a read timer
-            # would be re-armed on every chunk for nothing.
-            aio_timeout = aiohttp.ClientTimeout(
-                total=None, connect=connect, ceil_threshold=math.inf
-            )
-            async with asyncio.timeout(timeout):
-                async with session.request(
-                    request.method,
-                    request.url(self._base_url),
-                    params=request.query or None,
-                    headers=request.headers,
-                    data=request.body,
-                    timeout=aio_timeout,
-                    allow_redirects=False,
-                ) as response:
-                    body = await response.read()
-                    return RawResponse(response.status, response.headers, body)
+            async with session.request(
+                request.method,
+                request.url(self._base_url),
+                params=request.query or None,
+                headers=self._headers_for(request),
+                data=request.body,
+                timeout=aio_timeout,
+                allow_redirects=False,
+            ) as response:
+                body = await response.read()
+                return RawResponse(response.status, response.headers, body)
         except aiohttp.ConnectionTimeoutError:
             raise APITimeoutError(
-                f"could not connect to {self._base_url} within {connect:.3g} s",
-                request_id=rid,
+                f"could not connect to {self._base_url} within {aio_timeout.connect:.3g} s",
+                request_id=request.request_id,
                 request_sent=False,
             ) from None
         except (aiohttp.ServerTimeoutError, TimeoutError):
+            # Which limit the attempt hit: its own, or what was left of the call's deadline.
+            limit = f"the per-attempt timeout of {timeout:.3g} s"
+            if left is not None and left < timeout:
+                limit = f"what was left ({max(left, 0.0):.3g} s) of the call's deadline"
             raise APITimeoutError(
                 f"{request.method} {request.path}: no complete answer within {limit}",
-                request_id=rid,
+                request_id=request.request_id,
             ) from None
         except aiohttp.ClientConnectorError as exc:
             # The connection never opened, so the request never left this process.
             raise APIConnectionError(
                 f"could not connect to {self._base_url}: {exc.os_error.strerror or exc}",
-                request_id=rid,
+                request_id=request.request_id,
                 request_sent=False,
             ) from None
         except aiohttp.ClientPayloadError:
             raise APIConnectionError(
                 f"{request.method} {request.path}: the response body was cut off",
-                request_id=rid,
+                request_id=request.request_id,
             ) from None
         except aiohttp.ServerDisconnectedError:
             raise APIConnectionError(
                 f"{request.method} {request.path}: the server closed the connection "
                 "without answering",
-                request_id=rid,
+                request_id=request.request_id,
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError(
                 f"{request.method} {request.path}: connection failed ({type(exc).__name__})",
-                request_id=rid,
+                request_id=request.request_id,
             ) from None
         finally:
             slots.release()

@@ -84,7 +84,9 @@ class _Shared:
 
     def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
         self.config = config
-        self.pipeline = Pipeline(config.base_url, config.max_connections, session)
+        self.pipeline = Pipeline(
+            config.base_url, config.max_connections, session, default_headers=config.base_headers
+        )
         # Crawls still running when the client closes are stopped first.
         self.crawls: weakref.WeakSet[Crawl] = weakref.WeakSet()
 
