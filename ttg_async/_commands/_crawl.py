@@ -184,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
         return {_NOTE_KEY: file.tell()}
 
     crawl._checkpoint_note = note
+    if not args.resume and crawl._checkpoint is not None:
+        # A checkpoint from the first moment: OUT always has one, even if killed at once.
+        crawl._checkpoint.write(note())
     started = time.monotonic()
     try:
         asyncio.run(_crawl(client, crawl, file, quiet=args.json))
