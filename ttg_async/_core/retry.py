@@ -436,13 +436,26 @@ async def run_with_retries(
     'ok'
     """
     loop = asyncio.get_running_loop()
+    last: TTGError | None = None
+    made = 0
+    # The common case pays for nothing else: no deadline, the gate open and no debug log
+    # make the first attempt exactly what the loop below would do, and everything the loop
+    # needs to judge a failure is built only once one has happened.
+    if (
+        policy.deadline is None
+        and loop.time() >= gate.reopen_at
+        and not log.isEnabledFor(logging.DEBUG)
+    ):
+        made = 1
+        try:
+            return await attempt(timeout)
+        except TTGError as exc:
+            last = exc
     deadline_at = None if policy.deadline is None else loop.time() + policy.deadline
     where = f"{method.upper()} {path.split('?', 1)[0]}"  # no query string in logs
-    last: TTGError | None = None
     # Sticky across attempts: a timed-out POST /orders followed by two 429s may still have
     # bought the tickets on the first try.
     effect = False
-    made = 0
 
     def left() -> float | None:
         return None if deadline_at is None else deadline_at - loop.time()
@@ -469,6 +482,45 @@ async def run_with_retries(
         )
 
     while True:
+        if last is not None:
+            # The attempt just made failed: judge it, then wait before the next one.
+            effect = effect or may_have_taken_effect(method, path, last)
+            if isinstance(last, RateLimitError) and last.retry_after is not None:
+                # Capped, so one bogus "Retry-After: 86400" cannot brick a long-lived client:
+                # past the cap, the next request probes the server again.
+                pause = min(max(0.0, last.retry_after), policy.max_retry_after)
+                gate.close_until(loop.time() + pause)
+
+            verdict = decide_retry(method, path, last, keyed=keyed)
+            if not verdict.retry:
+                raise stop(verdict.reason)
+            if made >= policy.max_attempts:
+                raise stop(f"{verdict.reason}; max_attempts={policy.max_attempts} reached")
+            wait = retry_wait(policy, made - 1, last)
+            if wait is None:
+                # The server asked for a longer pause than this call may wait: say so now.
+                raise stop(f"Retry-After exceeds max_retry_after={policy.max_retry_after} s")
+            remaining = left()
+            if remaining is not None and wait >= remaining:
+                raise stop(f"a wait of {wait:.3f} s would cross the deadline")
+            log.debug(
+                "request %s: %s attempt %d/%d failed with %s; retrying in %.3f s (%s)",
+                request_id,
+                where,
+                made,
+                policy.max_attempts,
+                _label(last),
+                wait,
+                verdict.reason,
+                extra={
+                    "request_id": request_id,
+                    "attempt": made,
+                    "wait": wait,
+                    "reason": verdict.reason,
+                },
+            )
+            await asyncio.sleep(wait)
+
         remaining = left()
         if remaining is not None and remaining <= 0:
             if last is not None:
@@ -541,40 +593,3 @@ async def run_with_retries(
         except TTGError as exc:
             last = exc
         # CancelledError and any non-TTG exception propagate untouched: never retried.
-
-        effect = effect or may_have_taken_effect(method, path, last)
-        if isinstance(last, RateLimitError) and last.retry_after is not None:
-            # Capped, so one bogus "Retry-After: 86400" cannot brick a long-lived client:
-            # past the cap, the next request probes the server again.
-            pause = min(max(0.0, last.retry_after), policy.max_retry_after)
-            gate.close_until(loop.time() + pause)
-
-        verdict = decide_retry(method, path, last, keyed=keyed)
-        if not verdict.retry:
-            raise stop(verdict.reason)
-        if made >= policy.max_attempts:
-            raise stop(f"{verdict.reason}; max_attempts={policy.max_attempts} reached")
-        wait = retry_wait(policy, made - 1, last)
-        if wait is None:
-            # The server asked for a longer pause than this call may wait: say so now.
-            raise stop(f"Retry-After exceeds max_retry_after={policy.max_retry_after} s")
-        remaining = left()
-        if remaining is not None and wait >= remaining:
-            raise stop(f"a wait of {wait:.3f} s would cross the deadline")
-        log.debug(
-            "request %s: %s attempt %d/%d failed with %s; retrying in %.3f s (%s)",
-            request_id,
-            where,
-            made,
-            policy.max_attempts,
-            _label(last),
-            wait,
-            verdict.reason,
-            extra={
-                "request_id": request_id,
-                "attempt": made,
-                "wait": wait,
-                "reason": verdict.reason,
-            },
-        )
-        await asyncio.sleep(wait)
