@@ -10,12 +10,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["MAX_LIMIT", "Page", "Paginator", "check_page_args", "next_offset"]
+__all__ = [
+    "MAX_LIMIT",
+    "Page",
+    "Paginator",
+    "check_page_args",
+    "next_offset",
+    "paginate",
+]
 
 T = TypeVar("T")
 
@@ -203,3 +210,39 @@ class Paginator(Generic[T]):
                 task.cancel()
             if window:
                 await asyncio.gather(*window, return_exceptions=True)
+
+
+A = TypeVar("A")
+
+
+def paginate(
+    request: Callable[[dict[str, object]], Awaitable[A]],
+    to_page: Callable[[A, int, int], Page[T]],
+    query: Mapping[str, object],
+    *,
+    limit: int,
+    offset: int,
+    max_items: int | None = None,
+    concurrency: int = 1,
+    first_page_plain: bool = False,
+) -> Paginator[T]:
+    """A :class:`Paginator` over a limit/offset list endpoint of any API.
+
+    ``request(query)`` makes one call and returns its decoded answer; ``to_page(answer,
+    limit, offset)`` reads that answer as a :class:`Page` (each API knows its own pagination
+    object). ``limit`` and ``offset`` join ``query`` on every page, except on the first page
+    when ``first_page_plain`` is set (for lists the API documents as unpaginated).
+
+    >>> paginator = paginate(call_events, events_page, {"q": "jazz"}, limit=20, offset=0)
+    """
+
+    async def fetch(page_offset: int, page_limit: int) -> Page[T]:
+        paging: dict[str, object] = {"limit": page_limit, "offset": page_offset}
+        if first_page_plain and page_offset == offset:
+            paging = {}
+        answer = await request({**query, **paging})
+        return to_page(answer, page_limit, page_offset)
+
+    return Paginator(
+        fetch, limit=limit, offset=offset, max_items=max_items, concurrency=concurrency
+    )

@@ -16,7 +16,7 @@ from ttg_async._core.checks import iso_date as _iso_date
 from ttg_async._core.config import NOT_GIVEN, NotGiven
 from ttg_async._core.errors import GoneError, NotFoundError, TTGError
 from ttg_async._core.options import CallOptions, call_options
-from ttg_async._core.pagination import Page, Paginator, next_offset
+from ttg_async._core.pagination import Page, Paginator, next_offset, paginate
 from ttg_async._ttg.errors import ProviderCodeNotFoundError
 from ttg_async._ttg.models import (
     Cart,
@@ -87,6 +87,14 @@ def _empty(raw: RawResponse, request_id: str) -> None:
         raise error_from_response(raw.status, raw.headers, raw.body, request_id=request_id)
 
 
+def _ttg_page(answer: tuple[list[T], Pagination | None], limit: int, offset: int) -> Page[T]:
+    items, pagination = answer
+    if pagination is None:
+        # A server that does not paginate this list sent everything at once.
+        return Page(items, len(items), offset, offset + len(items))
+    return Page(items, pagination.limit, pagination.offset, pagination.total)
+
+
 class _Resource:
     __slots__ = ("_client",)
 
@@ -107,21 +115,19 @@ class _Resource:
     ) -> Paginator[T]:
         decode = _many(type_)
 
-        async def fetch(page_offset: int, page_limit: int) -> Page[T]:
-            items, pagination = await self._client._request(
-                "GET",
-                request_path,
-                decode,
-                query={**query, "limit": page_limit, "offset": page_offset},
-                options=options,
+        async def request(page_query: dict[str, object]) -> tuple[list[T], Pagination | None]:
+            return await self._client._request(
+                "GET", request_path, decode, query=page_query, options=options
             )
-            if pagination is None:
-                # A server that does not paginate this list sent everything at once.
-                return Page(items, len(items), page_offset, page_offset + len(items))
-            return Page(items, pagination.limit, pagination.offset, pagination.total)
 
-        return Paginator(
-            fetch, limit=limit, offset=offset, max_items=max_items, concurrency=concurrency
+        return paginate(
+            request,
+            _ttg_page,
+            query,
+            limit=limit,
+            offset=offset,
+            max_items=max_items,
+            concurrency=concurrency,
         )
 
 

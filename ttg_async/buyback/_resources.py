@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
 
 from ttg_async._core.checks import check_id, check_quantity, iso_date
-from ttg_async._core.pagination import Page, Paginator, check_page_args
+from ttg_async._core.pagination import Page, Paginator, check_page_args, paginate
 from ttg_async._core.transport import RawResponse
 from ttg_async.buyback._models import BuybackEvent, BuybackOrder, Quote, Row, Section
 from ttg_async.buyback._protocol import decode_data, decode_list, page_from, path
@@ -59,6 +59,14 @@ def _many(
     return decode
 
 
+_Listed: TypeAlias = tuple[list[T], "BuybackPagination | None"]
+
+
+def _page_of(answer: _Listed[T], limit: int, offset: int) -> Page[T]:
+    # The offset asked for, not the one echoed: a wrong echo cannot stall the walk.
+    return page_from(answer[0], answer[1], limit=limit, offset=offset)
+
+
 _EVENT: Final = _one(BuybackEvent)
 _EVENTS: Final = _many(BuybackEvent)
 _SECTIONS: Final = _many(Section)
@@ -101,29 +109,15 @@ class _Resource:
         self,
         request_path: str,
         type_: type[T],
-        *,
         query: Mapping[str, object],
-        limit: int,
-        offset: int,
-        max_items: int | None = None,
-        concurrency: int = 1,
-        send_paging: bool = True,
+        **paging: Any,
     ) -> Paginator[T]:
         decode = _many(type_)
 
-        async def fetch(page_offset: int, page_limit: int) -> Page[T]:
-            paging: dict[str, object] = {"limit": page_limit, "offset": page_offset}
-            if not send_paging and page_offset == offset:
-                paging = {}  # the first page as the endpoint documents it: no paging
-            items, pagination = await self._call(
-                "GET", request_path, decode, query={**query, **paging}
-            )
-            # The offset asked for, not the one echoed: a wrong echo cannot stall the walk.
-            return page_from(items, pagination, limit=page_limit, offset=page_offset)
+        async def request(page_query: dict[str, object]) -> _Listed[T]:
+            return await self._call("GET", request_path, decode, query=page_query)
 
-        return Paginator(
-            fetch, limit=limit, offset=offset, max_items=max_items, concurrency=concurrency
-        )
+        return paginate(request, _page_of, query, **paging)
 
 
 class Events(_Resource):
@@ -178,7 +172,7 @@ class Events(_Resource):
         return self._walk(
             path("events"),
             BuybackEvent,
-            query=query,
+            query,
             limit=limit,
             offset=offset,
             max_items=max_items,
@@ -206,7 +200,7 @@ class Sections(_Resource):
         """
         request_path = path("events", check_id(event_id, "event_id"), "sections")
         walk = self._walk(
-            request_path, Section, query={}, limit=MAX_EVENTS_LIMIT, offset=0, send_paging=False
+            request_path, Section, {}, limit=MAX_EVENTS_LIMIT, offset=0, first_page_plain=True
         )
         return await walk.collect()
 
@@ -229,7 +223,7 @@ class Rows(_Resource):
             "rows",
         )
         walk = self._walk(
-            request_path, Row, query={}, limit=MAX_EVENTS_LIMIT, offset=0, send_paging=False
+            request_path, Row, {}, limit=MAX_EVENTS_LIMIT, offset=0, first_page_plain=True
         )
         return await walk.collect()
 
