@@ -132,7 +132,7 @@ async def no_tasks_left() -> None:
 
 
 async def test_records_cover_every_occurrence_and_code_exactly_once() -> None:
-    sandbox = Sandbox(seed=0, events=30)
+    sandbox = Sandbox(seed=0, events=12)
     async with serve(sandbox) as server, client(server) as ttg:
         expected, n_events, n_occurrences = await expected_catalog(ttg, CODES)
         sandbox.reset_counters()
@@ -168,7 +168,7 @@ async def test_records_cover_every_occurrence_and_code_exactly_once() -> None:
 
 
 async def test_small_pages_are_walked_and_location_ids_are_kept_as_given() -> None:
-    sandbox = Sandbox(seed=3, locations=3, events=40)
+    sandbox = Sandbox(seed=3, locations=3, events=20)
     async with serve(sandbox) as server, client(server) as ttg:
         expected, _, n_occurrences = await expected_catalog(ttg, (None,))
         crawl = ttg.crawl(["1", "3"], page_size=4, concurrency=3)
@@ -200,7 +200,7 @@ async def test_occurrences_only() -> None:
 
 
 async def test_a_failed_event_is_reported_and_the_rest_completes() -> None:
-    sandbox = Sandbox(seed=0, events=20)
+    sandbox = Sandbox(seed=0, events=10)
     async with serve(sandbox) as server, client(server, ONCE) as ttg:
         expected, _, _ = await expected_catalog(ttg, (None, "MEMBERS"))
         sandbox.inject("GET /api/v3/events/{eventId}/occurrences", "status", status=500, times=1)
@@ -428,7 +428,7 @@ async def test_resuming_after_random_stops_gives_the_whole_catalog(
     seed: int, tmp_path: Path
 ) -> None:
     rng = random.Random(seed)
-    sandbox = Sandbox(seed=seed, events=8)
+    sandbox = Sandbox(seed=seed, events=5)
     async with serve(sandbox) as server, client(server) as ttg:
         full = [key(r) async for r in ttg.crawl(rate_codes=(None, "MEMBERS"))]
         path = tmp_path / "crawl.ckpt"
