@@ -43,7 +43,13 @@ _CONNECT_MARGIN: Final = 0.05
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
-    """Everything needed to send one call: every attempt of the call sends exactly this."""
+    """Everything needed to send one call: every attempt of the call sends exactly this.
+
+    ``headers`` are all the headers of the request. ``own_headers``, when the protocol knows
+    them, are those beyond the fixed ``default_headers`` its :class:`Transport` was given
+    (``headers == {**default_headers, **own_headers}``): on a session the transport owns, only
+    these are passed per request.
+    """
 
     method: str
     path: str
@@ -51,6 +57,7 @@ class RequestSpec:
     headers: Mapping[str, str]
     body: bytes | None
     request_id: str
+    own_headers: Mapping[str, str] | None = None
 
     def url(self, base_url: str) -> str:
         return base_url + self.path
@@ -131,6 +138,8 @@ class Transport:
         defaults = self._default_headers
         if not defaults or not self._owns_session:
             return request.headers
+        if request.own_headers is not None:
+            return request.own_headers
         # aiohttp merges these over the defaults case-insensitively, so a per-call value
         # (under any spelling) still replaces the default one.
         return {k: v for k, v in request.headers.items() if defaults.get(k) != v}

@@ -10,8 +10,7 @@ Each API's protocol module adds its own headers, envelope and error mapping on t
 
 from __future__ import annotations
 
-import re
-import secrets
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -35,8 +34,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-# Unreserved characters need no quoting: most IDs and every fixed segment take this path.
-_PLAIN_SEGMENT: Final = re.compile(r"[A-Za-z0-9_.~-]+")
+# Unreserved characters (RFC 3986) need no quoting: most IDs and every fixed segment.
+_UNRESERVED: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
+
+
+def _plain(segment: str) -> bool:
+    # Two C calls instead of a regex: "1001" is alphanumeric, "inventory-items" strips to "".
+    return segment.isascii() and (segment.isalnum() or not segment.strip(_UNRESERVED))
 
 
 def new_request_id() -> str:
@@ -45,7 +49,7 @@ def new_request_id() -> str:
     >>> new_request_id().startswith("req_")
     True
     """
-    return f"req_{secrets.token_hex(12)}"
+    return "req_" + os.urandom(12).hex()  # what secrets.token_hex(12) does, minus 3 calls
 
 
 def quote_path(prefix: str, *segments: str) -> str:
@@ -58,8 +62,7 @@ def quote_path(prefix: str, *segments: str) -> str:
     '/api/v3/events/12%2F3'
     """
     return prefix + "".join(
-        "/" + (segment if _PLAIN_SEGMENT.fullmatch(segment) else quote(segment, safe=""))
-        for segment in segments
+        "/" + (segment if _plain(segment) else quote(segment, safe="")) for segment in segments
     )
 
 
@@ -76,9 +79,9 @@ def query_pairs(query: Mapping[str, object] | None) -> tuple[tuple[str, str], ..
     >>> query_pairs({"limit": 20, "q": None, "flag": True})
     (('limit', '20'), ('flag', 'true'))
     """
-    return tuple(
-        (name, _query_value(value)) for name, value in (query or {}).items() if value is not None
-    )
+    if not query:
+        return ()
+    return tuple((name, _query_value(value)) for name, value in query.items() if value is not None)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

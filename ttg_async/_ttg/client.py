@@ -330,7 +330,12 @@ class TTGClient(ClientBase):
         capture = current_capture.get()
         if capture is not None:
             decode = capture.wrap(decode)
-        # The decoders read strictness from the call's context (see protocol.STRICT).
+        # The decoders read strictness from the call's context (see protocol.STRICT); it is
+        # set only when it differs, which it does not for a client's own calls.
+        if STRICT.get() is self._strict:
+            return await shared.pipeline.call(
+                spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
+            )
         strict = STRICT.set(self._strict)
         try:
             return await shared.pipeline.call(

@@ -85,13 +85,15 @@ def build_request(
 ) -> RequestSpec:
     """Build the request for one call, with the required TTG headers and a trace ID."""
     rid = request_id or new_request_id()
-    headers = dict(config.base_headers)
-    headers["X-Request-ID"] = rid
+    # What this call adds to the fixed headers: the transport sends only these on the
+    # session it owns, where the fixed ones are the session's defaults.
+    own = {"X-Request-ID": rid}
     if body is not None:
-        headers["Content-Type"] = "application/json"
+        own["Content-Type"] = "application/json"
     if extra_headers:
-        headers.update(extra_headers)
-    return RequestSpec(method, request_path, query_pairs(query), headers, body, rid)
+        own.update(extra_headers)
+    headers = {**config.base_headers, **own}
+    return RequestSpec(method, request_path, query_pairs(query), headers, body, rid, own)
 
 
 class _ErrorBody(msgspec.Struct):
