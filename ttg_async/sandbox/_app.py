@@ -386,6 +386,8 @@ class App:
         if not isinstance(expected, dict):
             raise invalid("expectedTotal", "expectedTotal must be a Money object.")
         amount, currency = expected.get("amount"), expected.get("currency")
+        if isinstance(amount, float) and amount.is_integer():
+            amount = int(amount)  # 18500.0 is the JSON number 18500; 185.5 is not an integer
         if not isinstance(amount, int) or isinstance(amount, bool):
             raise invalid("expectedTotal.amount", "amount must be an integer in minor units.")
         if not isinstance(currency, str) or len(currency) != 3:

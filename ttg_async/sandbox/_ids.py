@@ -45,7 +45,8 @@ def parse_price_token(token: str) -> tuple[str, str, str, str] | None:
 
 
 def parse_id(value: str) -> int | None:
-    # Only canonical digit strings name something: "01001" is not "1001".
-    if not value.isdigit() or value.startswith("0") or len(value) > 12:
+    # Only canonical digit strings name something: "01001" is not "1001". ASCII only:
+    # str.isdigit() also accepts "³" or "٣", which int() then refuses.
+    if not (value.isascii() and value.isdigit()) or value.startswith("0") or len(value) > 12:
         return None
     return int(value)

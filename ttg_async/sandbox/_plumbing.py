@@ -56,7 +56,11 @@ def int_param(
     raw = query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < lo or (hi is not None and int(raw) > hi):
+    # No cap on digits below Python's own int() limit: an offset far past the end is a valid
+    # request for an empty page (docs/openapi.yaml bounds offset only from below).
+    # ASCII digits only: "³".isdigit() is true, but int() refuses it.
+    digits = raw.isascii() and raw.isdigit()
+    if not digits or len(raw) > 1000 or int(raw) < lo or (hi is not None and int(raw) > hi):
         bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
         raise fail(name, f"{name} must be an integer {bound}.")
     return int(raw)

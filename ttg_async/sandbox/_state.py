@@ -251,6 +251,9 @@ class State:
                     raise invalid(f"{p}.{name}", f"{p}.{name} must be a non-empty string.")
                 fields[name] = value
             qty = raw.get("quantity", 1)
+            # JSON has one number type: 2.0 is the integer 2 (as JSON Schema says), 2.5 is not.
+            if isinstance(qty, float) and qty.is_integer():
+                qty = int(qty)
             if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
                 raise invalid(f"{p}.quantity", f"{p}.quantity must be a positive integer.")
             if occ is None:
