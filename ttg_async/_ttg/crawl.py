@@ -329,7 +329,8 @@ class Crawl:
         page_size: int = MAX_LIMIT,
     ) -> None:
         self._ids = _check_location_ids(location_ids)
-        self._codes = _check_rate_codes(rate_codes) if inventory else [None]
+        codes = _check_rate_codes(rate_codes)
+        self._codes = codes if inventory else [None]
         if not isinstance(inventory, bool):
             raise TypeError(f"inventory: must be a bool, not {type(inventory).__name__}")
         self._inventory = inventory
@@ -550,7 +551,6 @@ class Crawl:
             self._fatal = self._fatal or _first_leaf(failed)
         finally:
             self._finished = True
-            self._t1 = time.monotonic()
             self._has_ready.set()
 
     def _seed_frontier(self) -> None:
