@@ -17,6 +17,7 @@ from ttg_async import (
     Barcode,
     Cart,
     CartItemInput,
+    CommittedWriteDecodeError,
     Contact,
     Event,
     Extra,
@@ -32,6 +33,7 @@ from ttg_async import (
     ProviderCodeNotFoundError,
     RateLimitError,
     ReceiptLine,
+    ResponseDecodeError,
     RetryPolicy,
     TTGClient,
     UnknownReceiptLine,
@@ -125,4 +127,19 @@ async def everything(session: aiohttp.ClientSession) -> None:
         printed: str = str(cart.total)
     quick = TTGClient("sk_test_x", "r", max_retries=5)
     await quick.aclose()
+    # Decoding: lenient by default, strict on request; a committed write's unreadable answer.
+    strict = TTGClient("sk_test_x", "r", strict=True)
+    relaxed: TTGClient = strict.with_options(strict=False)
+    try:
+        await relaxed.orders.create(
+            "cart_1", expected_total=Money(1, "USD"), contact=Contact("A", "a@b.co", "+1")
+        )
+    except CommittedWriteDecodeError as exc:
+        placed_id: str | None = exc.resource_id
+        what: str = exc.resource
+        key: str | None = exc.idempotency_key
+    except ResponseDecodeError as exc:
+        sent: bytes = exc.body
+        where: str | None = exc.path
+    await strict.aclose()
     await ttg.aclose()
