@@ -417,8 +417,8 @@ def _contact(raw: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in ("name", "email", "phone"):
         value = raw.get(name)
-        if value is None and name == "phone":
-            continue  # a phone number is optional
+        # All three are required, as in the checkout docs (and docs/openapi.yaml): an order's
+        # contact echo is then always complete.
         if not isinstance(value, str) or not value.strip():
             raise invalid(f"contact.{name}", f"contact.{name} must be a non-empty string.")
         if name == "email" and "@" not in value:
