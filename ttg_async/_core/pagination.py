@@ -113,6 +113,7 @@ class Paginator(Generic[T]):
         offset: int = 0,
         max_items: int | None = None,
         concurrency: int = 1,
+        compact: Callable[[list[T]], object] | None = None,
     ) -> None:
         check_page_args(limit, offset, max_items, concurrency)
         self._fetch_page = fetch_page
@@ -120,6 +121,9 @@ class Paginator(Generic[T]):
         self._offset = offset
         self._max_items = max_items
         self._concurrency = concurrency
+        # Called on each page's items by collect() only, which keeps them all: the API may
+        # make equal parts of the items share one object (see the TTG events list).
+        self._compact = compact
 
     def __repr__(self) -> str:
         return (
@@ -132,10 +136,23 @@ class Paginator(Generic[T]):
             async for page in pages:
                 for item in page.items:
                     yield item
+                # Not kept alive while the next page loads: a stream holds one page at most.
+                del page
 
     async def collect(self) -> list[T]:
-        """Every item of every page, in server order."""
-        return [item async for item in self]
+        """Every item of every page, in server order.
+
+        Page by page rather than item by item; equal parts of the items of a page (an
+        event's location and venue, for TTG) may be one shared object, since all are kept.
+        """
+        items: list[T] = []
+        compact = self._compact
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                if compact is not None:
+                    compact(page.items)
+                items.extend(page.items)
+        return items
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
         """The pages themselves, each trimmed so that no more than ``max_items`` come out."""
@@ -150,6 +167,7 @@ class Paginator(Generic[T]):
                 if remaining is not None:
                     remaining -= len(page.items)
                 yield page
+                del page
 
     def _wanted_end(self) -> int | None:
         return None if self._max_items is None else self._offset + self._max_items
@@ -169,6 +187,7 @@ class Paginator(Generic[T]):
                 and (wanted_end is None or following < wanted_end)
             ):
                 requested = following
+                del page  # the caller has it; the next one loads without it
                 page = await self._fetch_page(requested, self._limit)
                 yield page
                 following = next_offset(page)
@@ -225,6 +244,7 @@ def paginate(
     max_items: int | None = None,
     concurrency: int = 1,
     first_page_plain: bool = False,
+    compact: Callable[[list[T]], object] | None = None,
 ) -> Paginator[T]:
     """A :class:`Paginator` over a limit/offset list endpoint of any API.
 
@@ -244,5 +264,10 @@ def paginate(
         return to_page(answer, page_limit, page_offset)
 
     return Paginator(
-        fetch, limit=limit, offset=offset, max_items=max_items, concurrency=concurrency
+        fetch,
+        limit=limit,
+        offset=offset,
+        max_items=max_items,
+        concurrency=concurrency,
+        compact=compact,
     )

@@ -61,8 +61,13 @@ T = TypeVar("T")
 AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-class Model(msgspec.Struct, kw_only=True, rename="camel", frozen=True):
+class Model(msgspec.Struct, kw_only=True, rename="camel", frozen=True, gc=False):
     """The base of every model: keyword-only, camelCase on the wire, frozen.
+
+    ``gc=False``: models are frozen and built from JSON, which cannot form a reference
+    cycle, so the garbage collector never needs to track them; a crawl that keeps millions of
+    them no longer spends its time in collections (see ``docs/performance.md``). Do not put a
+    model inside its own ``attributes`` list.
 
     ``omit_defaults`` stays off, so ``None`` encodes as ``null`` and defaults are always sent
     (``CartItemInput`` must send ``"quantity": 1``). Subclasses repeat ``kw_only`` and ``frozen``

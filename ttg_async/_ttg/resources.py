@@ -29,6 +29,7 @@ from ttg_async._ttg.models import (
     Occurrence,
     Order,
     Pagination,
+    Venue,
 )
 from ttg_async._ttg.protocol import (
     RawResponse,
@@ -87,6 +88,32 @@ def _empty(raw: RawResponse, request_id: str) -> None:
         raise error_from_response(raw.status, raw.headers, raw.body, request_id=request_id)
 
 
+def _share_parts(events: list[Event]) -> None:
+    """Make the events of one page that carry equal locations (or venues) share one object.
+
+    A page of a location's events repeats that location, and a few venues, on every event:
+    kept as they are decoded, they are most of the memory of a collected catalog. Models are
+    frozen, so sharing equal ones changes nothing a caller can see but ``is``. Only
+    ``collect()`` calls this, since it is what keeps every event.
+    """
+    locations: dict[str, Location] = {}
+    venues: dict[str | None, Venue] = {}
+    for event in events:
+        location = event.location
+        if type(location) is Location:
+            kept = locations.setdefault(location.id, location)
+            if kept is not location and kept == location:
+                _force_setattr(event, "location", kept)
+        venue = event.venue
+        if venue is not None:
+            kept_venue = venues.setdefault(venue.id, venue)
+            if kept_venue is not venue and kept_venue == venue:
+                _force_setattr(event, "venue", kept_venue)
+
+
+_force_setattr: Final = msgspec.structs.force_setattr
+
+
 def _ttg_page(answer: tuple[list[T], Pagination | None], limit: int, offset: int) -> Page[T]:
     items, pagination = answer
     if pagination is None:
@@ -112,6 +139,7 @@ class _Resource:
         max_items: int | None,
         concurrency: int,
         options: CallOptions | None,
+        compact: Callable[[list[T]], object] | None = None,
     ) -> Paginator[T]:
         decode = _many(type_)
 
@@ -128,6 +156,7 @@ class _Resource:
             offset=offset,
             max_items=max_items,
             concurrency=concurrency,
+            compact=compact,
         )
 
 
@@ -192,6 +221,7 @@ class Events(_Resource):
             max_items=max_items,
             concurrency=concurrency,
             options=call_options(extra_headers, timeout),
+            compact=_share_parts,
         )
 
     async def get(
