@@ -152,16 +152,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "no-clamp-after-late-slot",
         TRANSPORT,
-        "            timeout = max(0.001, min(timeout, left))\n",
-        "",
+        "aio_timeout = self._timeout_for(max(0.001, min(timeout, left)), cache=False)",
+        "aio_timeout = self._timeout_for(timeout, cache=False)",
         "an attempt that got its connection slot late keeps its whole budget",
         (TIMEOUTS,),
     ),
     Mutation(
         "no-backstop",
         TRANSPORT,
-        "            async with asyncio.timeout(timeout):\n",
-        "            async with asyncio.timeout(None):\n",
+        "                total=budget,\n",
+        "                total=None,\n",
         "no timeout around the whole attempt: a dripping server holds the caller",
         (TIMEOUTS,),
     ),
@@ -178,12 +178,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         TRANSPORT,
         (
             'f"could not connect to {self._base_url}: {exc.os_error.strerror or exc}",\n'
-            "                request_id=rid,\n"
+            "                request_id=request.request_id,\n"
             "                request_sent=False,\n"
         ),
         (
             'f"could not connect to {self._base_url}: {exc.os_error.strerror or exc}",\n'
-            "                request_id=rid,\n"
+            "                request_id=request.request_id,\n"
         ),
         "a refused connection is reported as a sent request",
         (TRANSPORT_TESTS,),
@@ -191,8 +191,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "connect-margin-removed",
         TRANSPORT,
-        "connect = timeout - min(_CONNECT_MARGIN, timeout / 10)",
-        "connect = timeout",
+        "connect=budget - min(_CONNECT_MARGIN, budget / 10),",
+        "connect=budget,",
         "a hung connect races the backstop and passes for a sent request that timed out",
         (TRANSPORT_TESTS,),
     ),
@@ -201,11 +201,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         TRANSPORT,
         (
             'f"{request.method} {request.path}: the response body was cut off",\n'
-            "                request_id=rid,\n"
+            "                request_id=request.request_id,\n"
         ),
         (
             'f"{request.method} {request.path}: the response body was cut off",\n'
-            "                request_id=rid,\n"
+            "                request_id=request.request_id,\n"
             "                request_sent=False,\n"
         ),
         "a body cut off mid-way is reported as never sent (so POST /carts is retried)",
@@ -214,10 +214,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "disconnect-counts-as-unsent",
         TRANSPORT,
-        ('"without answering",\n                request_id=rid,\n'),
+        '"without answering",\n                request_id=request.request_id,\n',
         (
             '"without answering",\n'
-            "                request_id=rid,\n"
+            "                request_id=request.request_id,\n"
             "                request_sent=False,\n"
         ),
         "a server that hung up without answering is taken to have never seen the request",
