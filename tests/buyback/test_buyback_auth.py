@@ -43,10 +43,10 @@ async def test_short_lived_token_is_not_renewed_on_every_call(
 async def test_hundred_concurrent_calls_at_expiry_make_one_token_request(
     base_url: str, sb: BuybackSandbox
 ) -> None:
-    sb.token_lifetime = 0.5  # the client renews it 0.1 s early
+    sb.token_lifetime = 1.0  # the client renews it 0.2 s early, 0.8 s after asking
     async with BuybackClient("tbb_test_alpha", "secret", base_url=base_url, retry=FAST) as tbb:
         await tbb.events.get("evt_1001")
-        await asyncio.sleep(0.45)  # past the renewal point: every call below needs a new token
+        await asyncio.sleep(0.85)  # past the renewal point: every call below needs a new token
         sb.token_lifetime = 3600
         results = await asyncio.gather(*(tbb.events.get("evt_1001") for _ in range(100)))
     assert len(results) == 100

@@ -54,9 +54,9 @@ async def test_late_order_answer_times_out_with_outcome_unknown(
 ) -> None:
     async with BuybackClient("tbb_test_alpha", "secret", base_url=base_url, retry=FAST) as tbb:
         quote = await _quote(tbb, sb)
-        sb.inject(ORDERS, "slow_after_commit", delay=1.0)
+        sb.inject(ORDERS, "slow_after_commit", delay=3.0)
         with pytest.raises(APITimeoutError) as caught:
-            await tbb.with_options(timeout=0.3).orders.create(
+            await tbb.with_options(timeout=1.0).orders.create(
                 quote.quote_id, delivery_type="pdf", delivery_deadline=_deadline(sb)
             )
     assert caught.value.outcome_unknown is True
