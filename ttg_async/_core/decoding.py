@@ -214,13 +214,14 @@ class TolerantDecoder(Generic[T]):
     'London'
     """
 
-    __slots__ = ("_info", "_strict", "_type", "_walk", "fallbacks")
+    __slots__ = ("_info", "_split", "_strict", "_type", "_walk", "fallbacks")
 
     def __init__(self, type_: Any) -> None:
         self._type: Any = type_
         self._strict: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
         self._info: mi.Type = mi.type_info(type_)
         self._walk: _Walker | None = _compile(self._info, {})
+        self._split: _Split | None = _Split.build(type_, self._info) if self._walk else None
         self.fallbacks = 0
 
     def __call__(self, body: bytes) -> T:
@@ -232,6 +233,11 @@ class TolerantDecoder(Generic[T]):
             if self._walk is None:
                 raise
             error = exc
+        if self._split is not None:
+            split: T | None = self._split.decode(body)
+            if split is not None:
+                self.fallbacks += 1
+                return split
         raw = _raw_decoder.decode(body)
         if self._walk(raw) == 0:
             raise error
@@ -279,6 +285,96 @@ class TolerantDecoder(Generic[T]):
             else:
                 return result, dropped
         raise error
+
+
+class _Split:
+    """The cheap fallback for a list envelope: only the items that need it take the slow path.
+
+    ``{"data": [...thousands of items...]}`` with one unknown ``_type`` would otherwise be
+    decoded twice in full and walked in Python. Here the envelope is decoded with every field
+    kept as raw JSON (a fast slice), each item of the list goes through the item's own
+    tolerant decoder (strict for all but the odd one), and the other fields through their
+    strict decoders. Any failure returns ``None``, and the caller takes the full path, which
+    reports errors with their exact ``$.path``.
+    """
+
+    __slots__ = ("_cls", "_fields", "_item", "_item_type", "_list_field", "_shell")
+
+    def __init__(
+        self,
+        cls: Any,
+        shell: msgspec.json.Decoder[Any],
+        list_field: str,
+        item_type: Any,
+        fields: dict[str, msgspec.json.Decoder[Any]],
+    ) -> None:
+        self._cls = cls
+        self._shell = shell
+        self._list_field = list_field
+        # Looked up on first use: a recursive type's item decoder may be the one being built.
+        self._item_type = item_type
+        self._item: TolerantDecoder[Any] | None = None
+        self._fields = fields
+
+    @classmethod
+    def build(cls, type_: Any, info: mi.Type) -> _Split | None:
+        """A splitter when ``type_`` is a struct with one list field whose items can hold a
+        fallback union; ``None`` otherwise."""
+        info = _unwrap(info)
+        if not isinstance(info, mi.StructType) or info.cls in _FALLBACKS:
+            return None
+        lists = [
+            f
+            for f in info.fields
+            if isinstance(_unwrap(f.type), mi.ListType)
+            and _has_fallback(_unwrap(f.type).item_type, set())  # type: ignore[attr-defined]
+        ]
+        if len(lists) != 1:
+            return None
+        try:
+            declared = {f.name: f for f in msgspec.structs.fields(type_)}
+        except TypeError:
+            return None
+        list_name = lists[0].name
+        shell_fields: list[tuple[str, Any, Any]] = [
+            (
+                f.name,
+                (list[msgspec.Raw] if f.name == list_name else msgspec.Raw) | msgspec.UnsetType,
+                msgspec.UNSET,
+            )
+            for f in info.fields
+        ]
+        shell = msgspec.defstruct(
+            "_Shell",
+            shell_fields,
+            rename={f.name: f.encode_name for f in info.fields},
+        )
+        item_type = declared[list_name].type.__args__[0]
+        fields = {
+            f.name: msgspec.json.Decoder(declared[f.name].type)
+            for f in info.fields
+            if f.name != list_name
+        }
+        shell_decoder = msgspec.json.Decoder(shell)
+        return cls(type_, shell_decoder, list_name, item_type, fields)
+
+    def decode(self, body: bytes) -> Any | None:
+        try:
+            shell = self._shell.decode(body)
+            values: dict[str, Any] = {}
+            for name, decode in self._fields.items():
+                raw = getattr(shell, name)
+                if raw is not msgspec.UNSET:
+                    values[name] = decode.decode(raw)
+            items = getattr(shell, self._list_field)
+            if items is not msgspec.UNSET:
+                item = self._item
+                if item is None:
+                    item = self._item = decoder_for(self._item_type)
+                values[self._list_field] = [item(bytes(entry)) for entry in items]
+            return self._cls(**values)
+        except (msgspec.ValidationError, msgspec.DecodeError, TypeError):
+            return None
 
 
 _MAX_REPAIRS: Final = 10_000
