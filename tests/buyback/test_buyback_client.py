@@ -391,3 +391,13 @@ async def test_every_call_sends_one_request_id(tbb: BuybackClient, sb: BuybackSa
     assert request_id is not None
     assert request_id.startswith("req_")
     assert sb.attempts(request_id) == 2
+
+
+@pytest.mark.parametrize("quirk", [None, "lying_total", "endless"])
+async def test_pages_fetched_ahead_give_every_event_once(
+    tbb: BuybackClient, sb: BuybackSandbox, quirk: str | None
+) -> None:
+    sb.pagination_quirk = quirk
+    async with asyncio.timeout(20):
+        events = await tbb.events.list(limit=5, concurrency=3).collect()
+    assert [e.event_id for e in events] == sb.event_ids()

@@ -101,8 +101,8 @@ class Paginator(Generic[T]):
     With ``concurrency > 1`` the first page is fetched alone (it tells ``total``); after that
     up to ``concurrency`` pages are in flight at once. Items still come out in server order,
     and at most ``concurrency`` pages are held in memory, whatever the size of the catalog.
-    Pages that carry ``has_more`` are walked one at a time, since only each page tells
-    whether another follows.
+    Pages that carry ``has_more`` are fetched ahead on the guess that each is full; a page
+    that says there is no more ends the walk, and a short one re-aims the pages ahead.
     """
 
     def __init__(
@@ -176,8 +176,7 @@ class Paginator(Generic[T]):
         requested = self._offset
         page = await self._fetch_page(requested, self._limit)
         yield page
-        # A has_more walk cannot plan pages ahead: only each page says whether another follows.
-        if self._concurrency == 1 or page.has_more is not None:
+        if self._concurrency == 1:
             following = next_offset(page)
             wanted_end = self._wanted_end()
             # An offset that does not move forward would fetch the same page forever.
@@ -192,9 +191,57 @@ class Paginator(Generic[T]):
                 yield page
                 following = next_offset(page)
             return
-        async with aclosing(self._prefetched(page)) as later_pages:
+        ahead = self._ahead_while_more(page) if page.has_more is not None else None
+        async with aclosing(ahead or self._prefetched(page)) as later_pages:
             async for later in later_pages:
                 yield later
+
+    async def _ahead_while_more(self, first: Page[T]) -> AsyncGenerator[Page[T], None]:
+        """Pages that carry ``has_more``, up to ``concurrency`` fetched ahead.
+
+        Only each page says whether another follows, so the pages ahead are a guess that
+        every page is full. A short page that still has more ends the guess: the pages
+        fetched beyond it are dropped and the walk goes on from where it really stands. A
+        page without more (or an empty one) ends the walk; the guesses past it are dropped.
+        """
+        limit = self._limit
+        wanted_end = self._wanted_end()
+        planned = next_offset(first)
+        window: deque[tuple[int, asyncio.Task[Page[T]]]] = deque()
+
+        def plan_more() -> None:
+            nonlocal planned
+            while (
+                planned is not None
+                and len(window) < self._concurrency
+                and (wanted_end is None or planned < wanted_end)
+            ):
+                task = asyncio.ensure_future(self._fetch_page(planned, limit))
+                window.append((planned, task))
+                planned += limit
+
+        async def drop_window() -> None:
+            for _, task in window:
+                task.cancel()
+            if window:
+                await asyncio.gather(*(task for _, task in window), return_exceptions=True)
+            window.clear()
+
+        try:
+            plan_more()
+            while window:
+                asked, task = window.popleft()
+                page = await task
+                yield page
+                following = next_offset(page)
+                if following is None or following <= asked:
+                    return
+                if following != asked + limit:
+                    await drop_window()  # misaligned guesses: start again from here
+                    planned = following
+                plan_more()
+        finally:
+            await drop_window()
 
     async def _prefetched(self, first: Page[T]) -> AsyncGenerator[Page[T], None]:
         step = first.limit if first.limit > 0 else self._limit
