@@ -21,6 +21,17 @@ from ttg_async.buyback._resources import DELIVERY_TYPES
 
 __all__ = ["add_commands", "run"]
 
+_FILTERS = (
+    "q",
+    "event_id",
+    "venue_id",
+    "venue_name",
+    "performer_id",
+    "performer_name",
+    "date_from",
+    "date_to",
+)
+
 Command = Callable[[BuybackClient, argparse.Namespace], Awaitable[Any]]
 
 
@@ -49,8 +60,8 @@ def add_commands(commands: Any) -> None:
     """Add the Buyback flow commands to ``ttg buyback``'s subparsers."""
     parent = _connection()
     events = commands.add_parser("events", parents=[parent], help="list events (filters)")
-    for name in ("q", "event-id", "venue-id", "venue-name", "performer-id", "performer-name"):
-        events.add_argument(f"--{name}", metavar="TEXT", help=f"filter: {name.replace('-', '_')}")
+    for name in _FILTERS[:-2]:
+        events.add_argument(f"--{name.replace('_', '-')}", metavar="TEXT", help=f"filter: {name}")
     events.add_argument("--date-from", metavar="YYYY-MM-DD", help="first day (inclusive)")
     events.add_argument("--date-to", metavar="YYYY-MM-DD", help="last day (inclusive)")
     events.add_argument("--max-items", type=int, default=None, help="stop after N events")
@@ -86,17 +97,8 @@ def add_commands(commands: Any) -> None:
 
 
 async def _events(tbb: BuybackClient, args: argparse.Namespace) -> Any:
-    paginator = tbb.events.list(
-        q=args.q,
-        event_id=args.event_id,
-        venue_id=args.venue_id,
-        venue_name=args.venue_name,
-        performer_id=args.performer_id,
-        performer_name=args.performer_name,
-        date_from=args.date_from,
-        date_to=args.date_to,
-        max_items=args.max_items,
-    )
+    filters = {name: getattr(args, name) for name in _FILTERS}
+    paginator = tbb.events.list(**filters, max_items=args.max_items)
     found = await paginator.collect()
     if not args.json:
         for event in found:

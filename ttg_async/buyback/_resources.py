@@ -7,6 +7,7 @@ percent-encoded whole (section names hold spaces, ``&`` and ``#``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
 
@@ -99,25 +100,23 @@ def utc_deadline(value: object, field: str = "delivery_deadline") -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _walk(
+    call: _Call, request_path: str, type_: type[T], query: Mapping[str, object], **paging: Any
+) -> Paginator[T]:
+    """A paginator over a Buyback list: ``call`` makes each page's GET."""
+    decode = _many(type_)
+
+    async def request(page_query: dict[str, object]) -> _Listed[T]:
+        return await call("GET", request_path, decode, query=page_query)
+
+    return paginate(request, _page_of, query, **paging)
+
+
+@dataclass(frozen=True, slots=True)
 class _Resource:
-    __slots__ = ("_call",)
+    """A resource holds only the narrow ``call`` interface it got from the client."""
 
-    def __init__(self, call: _Call) -> None:
-        self._call = call
-
-    def _walk(
-        self,
-        request_path: str,
-        type_: type[T],
-        query: Mapping[str, object],
-        **paging: Any,
-    ) -> Paginator[T]:
-        decode = _many(type_)
-
-        async def request(page_query: dict[str, object]) -> _Listed[T]:
-            return await self._call("GET", request_path, decode, query=page_query)
-
-        return paginate(request, _page_of, query, **paging)
+    _call: _Call
 
 
 class Events(_Resource):
@@ -169,7 +168,8 @@ class Events(_Resource):
             "date_from": start,
             "date_to": end,
         }
-        return self._walk(
+        return _walk(
+            self._call,
             path("events"),
             BuybackEvent,
             query,
@@ -199,8 +199,14 @@ class Sections(_Resource):
         >>> names = [s.section_name for s in await tbb.sections.list("evt_1001")]
         """
         request_path = path("events", check_id(event_id, "event_id"), "sections")
-        walk = self._walk(
-            request_path, Section, {}, limit=MAX_EVENTS_LIMIT, offset=0, first_page_plain=True
+        walk = _walk(
+            self._call,
+            request_path,
+            Section,
+            {},
+            limit=MAX_EVENTS_LIMIT,
+            offset=0,
+            first_page_plain=True,
         )
         return await walk.collect()
 
@@ -222,8 +228,14 @@ class Rows(_Resource):
             check_id(section_name, "section_name"),
             "rows",
         )
-        walk = self._walk(
-            request_path, Row, {}, limit=MAX_EVENTS_LIMIT, offset=0, first_page_plain=True
+        walk = _walk(
+            self._call,
+            request_path,
+            Row,
+            {},
+            limit=MAX_EVENTS_LIMIT,
+            offset=0,
+            first_page_plain=True,
         )
         return await walk.collect()
 
