@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 from babel import Locale
@@ -35,7 +35,13 @@ class _MoneyMeta(msgspec.StructMeta):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         money = super().__call__(*args, **kwargs)
-        code = money.currency
+        # msgspec enforces both types when decoding (and a non-empty currency, through the
+        # field's Meta) without calling any Python; a hand-built value is checked here.
+        amount, code = money.amount, money.currency
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise TypeError(f"amount: must be an int in minor units, got {amount!r}")
+        if not isinstance(code, str) or not code:
+            raise ValueError(f"currency: must be a non-empty ISO 4217 code, got {code!r}")
         if not _ISO_CODE.fullmatch(code):
             raise ValueError(
                 f"currency: must be an upper-case ISO 4217 code such as 'USD', got {code!r}"
@@ -77,15 +83,9 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
     """
 
     amount: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        # msgspec already enforces ``int`` when decoding; this guards hand-built values, where
-        # ``True`` or ``185.0`` would otherwise slip through.
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
-            raise TypeError(f"amount: must be an int in minor units, got {self.amount!r}")
-        if not isinstance(self.currency, str) or not self.currency:
-            raise ValueError(f"currency: must be a non-empty ISO 4217 code, got {self.currency!r}")
+    # No __post_init__: it would run for every decoded Money (dozens per inventory list);
+    # the metaclass checks hand-built values, and this Meta an empty code on the wire.
+    currency: Annotated[str, msgspec.Meta(min_length=1)]
 
     @property
     def scale(self) -> int:
