@@ -100,3 +100,45 @@ def test_a_real_error_still_names_its_exact_path() -> None:
     )
     with pytest.raises(msgspec.ValidationError, match=r"\$\.data\[6\]\.priceOptions\[0\]"):
         decode(_body(items))
+
+
+def test_an_odd_field_in_every_item_costs_one_repair_not_one_per_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = _items(500, set())
+    for item in items:
+        item["inventoryVariant"]["attributes"] = {"not": "a list"}
+    body = _body(items)
+    decode: TolerantDecoder[ListEnvelope[InventoryItem]] = TolerantDecoder(
+        ListEnvelope[InventoryItem]
+    )
+    whole: list[object] = []
+    real_convert = msgspec.convert
+
+    def counting(obj: Any, type: Any, **kwargs: Any) -> Any:
+        if type is ListEnvelope[InventoryItem]:
+            whole.append(obj)
+        return real_convert(obj, type, **kwargs)
+
+    monkeypatch.setattr(msgspec, "convert", counting)
+    result, dropped = decode.lenient(body)
+    assert len(result.data) == 500
+    assert all(item.inventory_variant.attributes == [] for item in result.data)
+    assert sorted(dropped) == sorted(f"$.data[{i}].inventoryVariant.attributes" for i in range(500))
+    # One conversion of the whole page per variant class that carried the odd field (the
+    # page alternates seats and general admission), however many items it had.
+    assert len(whole) == 2
+
+
+def test_siblings_of_another_variant_keep_their_own_fields() -> None:
+    # The drop of an optional GeneralAdmission.section never reaches an AssignedSeat.section.
+    items = _items(4, set())
+    items[0]["inventoryVariant"]["section"] = 7  # GeneralAdmission: optional, dropped
+    decode: TolerantDecoder[ListEnvelope[InventoryItem]] = TolerantDecoder(
+        ListEnvelope[InventoryItem]
+    )
+    result, dropped = decode.lenient(_body(items))
+    assert dropped == ["$.data[0].inventoryVariant.section"]
+    seat = result.data[1].inventory_variant
+    assert isinstance(seat, AssignedSeat)
+    assert seat.section == "Orch"
