@@ -68,6 +68,12 @@ async def _middleware_for(wire: Wire) -> Callable[..., Awaitable[aiohttp.ClientR
         handler: Callable[[aiohttp.ClientRequest], Awaitable[aiohttp.ClientResponse]],
     ) -> aiohttp.ClientResponse:
         wire.requests += 1
+        if wire.requests > MAX_REQUESTS_PER_ROUND:
+            # Not a TTGError, so it ends the round at once, whatever the client would retry.
+            raise AssertionError(
+                f"{request.method} {request.url.path} seed={wire.seed}: the walk did not end "
+                f"after {MAX_REQUESTS_PER_ROUND} requests"
+            )
         prefer = _prefer.get()
         # Each request of a round gets its own seed, so the pages of a walk differ.
         seed = f"seed={wire.seed * 1000 + wire.requests}"
