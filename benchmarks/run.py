@@ -256,6 +256,7 @@ def run_worker(
     *,
     rounds: int | None = None,
     profile: bool = False,
+    profile_out: Path | None = None,
 ) -> _report.Sample:
     spec = {
         "module": "sdk" if approach == BEFORE else approach,
@@ -265,6 +266,7 @@ def run_worker(
         "sandbox_pid": sandbox.pid,
         "rounds": scenario.rounds if rounds is None else rounds,
         "profile": profile,
+        "profile_out": None if profile_out is None else str(profile_out.resolve()),
     }
     env = dict(os.environ)
     if approach == BEFORE:
@@ -322,6 +324,7 @@ def main() -> int:
     parser.add_argument("--approach", action="append", choices=[*APPROACHES, BEFORE])
     parser.add_argument("--before", metavar="REV", help="also run the SDK of this git commit")
     parser.add_argument("--profile", metavar="PREFIX", help="cProfile one scenario, then stop")
+    parser.add_argument("--profile-out", type=Path, help="also save the raw pstats there")
     parser.add_argument("--out", type=Path, default=None, help="where results and chart go")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 7)
@@ -349,7 +352,9 @@ def main() -> int:
             approach = approaches[0] if args.approach else "sdk"
             with _sandbox_for(chosen.group, args, main_sandbox) as sandbox:
                 print(f"# cProfile of {approach} on {chosen.name}: {chosen.description}")
-                sample = run_worker(approach, chosen, sandbox, before, profile=True)
+                sample = run_worker(
+                    approach, chosen, sandbox, before, profile=True, profile_out=args.profile_out
+                )
             print(f"# {1000 * sample.seconds:.0f} ms under the profiler, count {sample.count}")
             return 0
         print(f"# {machine()}\n# SDK at {commit()}; {runs} runs per approach", flush=True)
