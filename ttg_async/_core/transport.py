@@ -27,6 +27,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Final
 
 import aiohttp
@@ -70,6 +71,23 @@ class RawResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+class _Attempt:
+    """Whether one attempt got a connection: only then can any of the request have left."""
+
+    __slots__ = ("connected",)
+
+    def __init__(self) -> None:
+        self.connected = False
+
+
+async def _on_connection(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+) -> None:
+    attempt = context.trace_request_ctx
+    if isinstance(attempt, _Attempt):
+        attempt.connected = True
 
 
 class Transport:
@@ -122,9 +140,15 @@ class Transport:
                 limit_per_host=self._max_connections,
                 ttl_dns_cache=300,
             )
+            # Told when an attempt gets its connection, new or pooled, so that a timeout can
+            # say for sure whether the request may have left (see send()).
+            traced = aiohttp.TraceConfig()
+            traced.on_connection_create_end.append(_on_connection)
+            traced.on_connection_reuseconn.append(_on_connection)
             # No aiohttp timeout here: every attempt brings its own (see send()).
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                trace_configs=[traced],
                 headers=self._default_headers or None,
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
@@ -199,6 +223,8 @@ class Transport:
                 ) from None
             left = deadline_at - loop.time()
             aio_timeout = self._timeout_for(max(0.001, min(timeout, left)), cache=False)
+        # On a session we own, the attempt learns whether it got a connection.
+        attempt = _Attempt() if self._owns_session else None
         try:
             async with session.request(
                 request.method,
@@ -208,6 +234,7 @@ class Transport:
                 data=request.body,
                 timeout=aio_timeout,
                 allow_redirects=False,
+                trace_request_ctx=attempt,
             ) as response:
                 body = await response.read()
                 return RawResponse(response.status, response.headers, body)
@@ -218,6 +245,15 @@ class Transport:
                 request_sent=False,
             ) from None
         except (aiohttp.ServerTimeoutError, TimeoutError):
+            if attempt is not None and not attempt.connected:
+                # The connect timer and the backstop can fire in the same turn of a busy
+                # loop; then the backstop's error wins, although no connection ever opened.
+                # Nothing can have left this process, so say so: a POST /carts may be retried.
+                raise APITimeoutError(
+                    f"could not connect to {self._base_url} within {aio_timeout.total:.3g} s",
+                    request_id=request.request_id,
+                    request_sent=False,
+                ) from None
             # Which limit the attempt hit: its own, or what was left of the call's deadline.
             limit = f"the per-attempt timeout of {timeout:.3g} s"
             if left is not None and left < timeout:
