@@ -30,6 +30,7 @@ answers are paced against short attempt timeouts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import random
 import warnings
@@ -79,6 +80,36 @@ RESOLVE_TRIES = 20
 CARTS = "POST /api/v3/carts"
 ORDERS = "POST /api/v3/orders"
 DELETE = "DELETE /api/v3/carts/{cartId}"
+
+
+class LoopLag:
+    """The longest stretch the event loop went without running a 10 ms heartbeat.
+
+    On a starved machine the whole process can stall for a second or more; no call can end
+    while its loop does not run, so "ended within its deadline" allows for the worst stall
+    seen during the run. A call that ignores its deadline overshoots by whole attempts.
+    """
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._beat())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, loop.time() - before - 0.01)
 
 
 def by_request_id(records: list[WireRecord]) -> dict[str | None, list[WireRecord]]:
@@ -317,7 +348,8 @@ async def test_fault_matrix(name: str) -> None:
     loop = asyncio.get_running_loop()
     with warnings.catch_warnings(record=True) as caught, loop_reports(loop) as reports:
         warnings.simplefilter("always")
-        run, sb, hits, requests = await run_matrix(case)
+        async with LoopLag() as lag:
+            run, sb, hits, requests = await run_matrix(case)
         gc.collect()
 
     print(
@@ -355,8 +387,9 @@ async def test_fault_matrix(name: str) -> None:
     for rid, arrivals in by_request_id(sb.wire_log(CARTS)).items():
         assert sum(r.created for r in arrivals) <= 1, (rid, arrivals)
 
-    # Every call ended within its deadline.
-    assert not run.late, run.late
+    # Every call ended within its deadline (allowing for any stall of the loop itself).
+    late = [(call, took) for call, took in run.late if took > case.deadline + SLACK + lag.worst]
+    assert not late, (late, lag.worst)
 
     # Every failure is the typed error of the fault (or a real sell-out), never aiohttp's.
     if case.error is not RateLimitError:
@@ -574,7 +607,8 @@ async def test_every_write_meets_every_post_commit_fault(write: str, fault_name:
     loop = asyncio.get_running_loop()
     with warnings.catch_warnings(record=True) as caught, loop_reports(loop) as reports:
         warnings.simplefilter("always")
-        flows, sb, hits, timed = await run_write_row(route, fault)
+        async with LoopLag() as lag:
+            flows, sb, hits, timed = await run_write_row(route, fault)
         gc.collect()
     wire = sb.wire_log(route)
     arrivals = by_request_id(wire)
@@ -634,7 +668,8 @@ async def test_every_write_meets_every_post_commit_fault(write: str, fault_name:
                 assert flow.error.attempts == WRITE_ATTEMPTS
                 assert flow.resolved == "deleted"
 
-    assert not timed.late, timed.late
+    late = [took for took in timed.late if took > timed.deadline + SLACK + lag.worst]
+    assert not late, (late, lag.worst)
     resource = [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert not resource, [str(w.message) for w in resource]
     unclosed = [r for r in reports if "nclosed" in str(r.get("message", ""))]
@@ -685,8 +720,9 @@ async def test_checkout_that_fails_every_attempt_converges_with_the_same_key(nam
 
         start = loop.time()
         with pytest.raises(case.error) as info:
-            await ttg.orders.create(cart.id, expected_total=cart.total, contact=CONTACT)
-        assert loop.time() - start <= deadline + SLACK
+            async with LoopLag() as lag:
+                await ttg.orders.create(cart.id, expected_total=cart.total, contact=CONTACT)
+        assert loop.time() - start <= deadline + SLACK + lag.worst
         exc = info.value
         assert exc.attempts == 3
         assert exc.request_id is not None
