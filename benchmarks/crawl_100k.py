@@ -47,13 +47,16 @@ def peak_rss_mb() -> float:
 # -- the two approaches (each runs in its own worker process) ------------------------------
 
 
-async def crawl_sdk(base_url: str, concurrency: int, inventory: bool) -> dict[str, Any]:
+async def crawl_sdk(
+    base_url: str, concurrency: int, inventory: bool, location: str | None
+) -> dict[str, Any]:
     from ttg_async import TTGClient
 
     async with TTGClient(KEY, RETAILER, base_url=base_url, max_connections=concurrency) as ttg:
         await ttg.locations.list(limit=1).collect()  # warm-up: session and first connection
         started = time.perf_counter()
-        crawl = ttg.crawl(inventory=inventory, concurrency=concurrency)
+        ids = None if location is None else [location]
+        crawl = ttg.crawl(ids, inventory=inventory, concurrency=concurrency)
         records = 0
         async for _ in crawl:
             records += 1
@@ -63,7 +66,9 @@ async def crawl_sdk(base_url: str, concurrency: int, inventory: bool) -> dict[st
     return {"records": records, "requests": stats.requests, "seconds": seconds}
 
 
-async def crawl_raw(base_url: str, concurrency: int, inventory: bool) -> dict[str, Any]:
+async def crawl_raw(
+    base_url: str, concurrency: int, inventory: bool, location: str | None
+) -> dict[str, Any]:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -85,12 +90,15 @@ async def crawl_raw(base_url: str, concurrency: int, inventory: bool) -> dict[st
         records = 0
 
         async def lister() -> None:
-            locations = (await get("/api/v3/locations", limit=1000, offset=0))["data"]
-            for location in locations:
+            if location is None:
+                locations = (await get("/api/v3/locations", limit=1000, offset=0))["data"]
+            else:
+                locations = [{"id": location}]
+            for place in locations:
                 offset, total = 0, 1
                 while offset < total:
                     page = await get(
-                        "/api/v3/events", locationId=location["id"], limit=1000, offset=offset
+                        "/api/v3/events", locationId=place["id"], limit=1000, offset=offset
                     )
                     total = page["pagination"]["total"]
                     offset += page["pagination"]["limit"]
@@ -122,7 +130,7 @@ async def crawl_raw(base_url: str, concurrency: int, inventory: bool) -> dict[st
 
 def worker_main(args: argparse.Namespace) -> None:
     crawl = crawl_sdk if args.worker == "sdk" else crawl_raw
-    result = asyncio.run(crawl(args.base_url, args.concurrency, args.inventory))
+    result = asyncio.run(crawl(args.base_url, args.concurrency, args.inventory, args.location))
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
@@ -145,11 +153,15 @@ def start_sandbox(events: int, locations: int) -> tuple[subprocess.Popen[str], s
     raise RuntimeError("the sandbox did not start")
 
 
-def run_worker(approach: str, base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_worker(
+    approach: str, base_url: str, args: argparse.Namespace, location: str | None = None
+) -> dict[str, Any]:
     command = [
         sys.executable, str(HERE), "--worker", approach, "--base-url", base_url,
         "--concurrency", str(args.concurrency),
     ]  # fmt: skip
+    if location is not None:
+        command += ["--location", location]
     if args.inventory:
         command.append("--inventory")
     done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -171,7 +183,16 @@ def main() -> int:
         default="raw",
         help="the approach of the first round (rounds alternate)",
     )
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of whole crawls: crawl locations 1..N one by one, each by both approaches "
+        "back to back (alternating which goes first), for ratios under the same load",
+    )
     parser.add_argument("--worker", choices=("sdk", "raw"), help=argparse.SUPPRESS)
+    parser.add_argument("--location", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -179,6 +200,12 @@ def main() -> int:
         return 0
 
     sandbox, base_url = start_sandbox(args.events, args.locations)
+    if args.paired:
+        try:
+            return paired(base_url, args)
+        finally:
+            sandbox.terminate()
+            sandbox.wait()
     results: dict[str, list[dict[str, Any]]] = {"raw": [], "sdk": []}
     ratios: list[float] = []
     try:
@@ -215,6 +242,29 @@ def main() -> int:
     ok = sdk_rss < RSS_LIMIT_MB and ratio >= RATIO_TARGET
     print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
+
+
+def paired(base_url: str, args: argparse.Namespace) -> int:
+    """One location at a time, both approaches back to back: the load is nearly the same."""
+    ratios: list[float] = []
+    peak = 0.0
+    for index in range(args.paired):
+        location = str(index + 1)
+        order = ("raw", "sdk") if index % 2 == 0 else ("sdk", "raw")
+        pair = {name: run_worker(name, base_url, args, location) for name in order}
+        ratios.append(pair["sdk"]["rate"] / pair["raw"]["rate"])
+        peak = max(peak, pair["sdk"]["peak_rss_mb"])
+        print(
+            f"location {location}: {pair['sdk']['requests']:,} requests each; "
+            + ", ".join(f"{n} {pair[n]['seconds']:.1f} s, {pair[n]['rate']:,.0f}/s" for n in order)
+            + f"; ratio {ratios[-1]:.2f}",
+            flush=True,
+        )  # fmt: skip
+    ratio = statistics.median(ratios)
+    print(f"\nttg_async / raw aiohttp, paired by location: median {ratio:.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f}); target >= {RATIO_TARGET}")  # fmt: skip
+    print(f"ttg_async peak RSS (one location): {peak:.1f} MB")
+    return 0 if ratio >= RATIO_TARGET else 1
 
 
 if __name__ == "__main__":
