@@ -316,7 +316,9 @@ async def run_matrix(case: Case) -> tuple[Run, Sandbox, int, int]:
             max_connections=max_connections,
         )
         async with ttg:
-            targets = await discover(ttg)
+            # Discovery is not under test: a loaded machine must not fail it on the slow
+            # row's 0.2 s attempt timeout before any fault is injected.
+            targets = await discover(ttg.with_options(timeout=30.0))
             assert len(targets) >= 10
             sb.reset_counters()
             fault = sb.inject("*", case.kind, probability=FAULT_RATE, seed=case.seed, **case.inject)
@@ -486,7 +488,9 @@ async def write_flow(
             return
         flow.cart_id = cart.id
         return
-    cart = await ttg.carts.create([line])  # only the route under test is faulted
+    # Only the route under test is faulted; the set-up call is not under test, so a loaded
+    # machine must not fail it on a short attempt timeout.
+    cart = await ttg.with_options(timeout=30.0).carts.create([line])
     flow.cart_id = cart.id
     if route == DELETE:
         try:
@@ -564,7 +568,8 @@ async def run_write_row(route: str, fault: CommitFault) -> tuple[list[Flow], San
         ) as ttg,
     ):
         event_id, occurrence_id = sb.find_occurrence(assigned_seat=False)
-        item = pick_item(await ttg.inventory.list(event_id, occurrence_id), random.Random(0))
+        setup = ttg.with_options(timeout=30.0)  # not under test: never on a short timeout
+        item = pick_item(await setup.inventory.list(event_id, occurrence_id), random.Random(0))
         assert item is not None
         # Unprotected holds oversell, so every flow can hold the same line.
         line = CartItemInput.for_option(occurrence_id, item, item.price_options[0])
@@ -712,10 +717,11 @@ async def test_checkout_that_fails_every_attempt_converges_with_the_same_key(nam
         TTGClient(KEY, RETAILER, base_url=base_url, retry=policy, timeout=case.timeout) as ttg,
     ):
         event_id, occurrence_id = sb.find_occurrence(assigned_seat=False)
-        item = pick_item(await ttg.inventory.list(event_id, occurrence_id), random.Random(0))
+        setup = ttg.with_options(timeout=30.0)  # not under test: never on a short timeout
+        item = pick_item(await setup.inventory.list(event_id, occurrence_id), random.Random(0))
         assert item is not None
         line = CartItemInput.for_option(occurrence_id, item, item.price_options[0])
-        cart = await ttg.carts.create([line])
+        cart = await setup.carts.create([line])
         sb.inject(ORDERS, case.kind, times=3, **case.inject)
 
         start = loop.time()
@@ -728,7 +734,7 @@ async def test_checkout_that_fails_every_attempt_converges_with_the_same_key(nam
         assert exc.request_id is not None
         assert exc.idempotency_key is not None
         assert exc.outcome_unknown == (case.error is not RateLimitError)
-        order = await ttg.orders.create(
+        order = await setup.orders.create(
             cart.id, expected_total=cart.total, contact=CONTACT, idempotency_key=exc.idempotency_key
         )
     # The server has shut down (a late first attempt has finished or been dropped): the
