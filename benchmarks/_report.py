@@ -215,6 +215,9 @@ def write_chart(path: Path, plan: Sequence[Scenario], results: Results, title: s
     timed = [s for s in plan if not s.name.endswith("-1m")]
     memory = [s for s in plan if s.name.endswith("-1m")]
     approaches = [a for a in LABELS if any(a in results[s.name] for s in plan) and a != BASELINE]
+    # One colour per approach in both panels.
+    palette = ("tab:blue", "tab:grey", "tab:orange", "tab:green", "tab:red")
+    colours = dict(zip(LABELS, palette, strict=True))
     fig, axes = plt.subplots(
         1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [3, 1]}, squeeze=False
     )
@@ -233,7 +236,15 @@ def write_chart(path: Path, plan: Sequence[Scenario], results: Results, title: s
             ys.append(r.median)
             lows.append(r.median - r.low)
             highs.append(r.high - r.median)
-        left.bar(xs, ys, width, yerr=[lows, highs], capsize=2, label=LABELS[approach])
+        left.bar(
+            xs,
+            ys,
+            width,
+            yerr=[lows, highs],
+            capsize=2,
+            label=LABELS[approach],
+            color=colours[approach],
+        )
     left.axhline(1.0, color="black", linewidth=0.8)
     left.axhline(1.1, color="grey", linewidth=0.8, linestyle="--", label="target 1.10")
     left.set_xticks(range(len(timed)), [s.name for s in timed], rotation=30, ha="right")
@@ -248,7 +259,7 @@ def write_chart(path: Path, plan: Sequence[Scenario], results: Results, title: s
             if peaks:
                 xs.append(i + (k - (len(names) - 1) / 2) * (0.8 / len(names)))
                 ys.append(statistics.median(peaks))
-        right.bar(xs, ys, 0.8 / max(1, len(names)), label=LABELS[approach])
+        right.bar(xs, ys, 0.8 / max(1, len(names)), label=LABELS[approach], color=colours[approach])
     right.set_xticks(range(len(memory)), [s.name for s in memory])
     right.set_ylabel("peak RSS growth, MB (median)")
     if names:

@@ -336,6 +336,7 @@ def main() -> int:
     if BEFORE in approaches and not args.before:
         parser.error("sdk_before needs --before REV")
     started = time.perf_counter()
+    sdk_commit = commit()  # now: other commits may land while the run goes on
     with (
         snapshot(args.before) if args.before else _no_snapshot() as before,
         SandboxProcess(args.events, args.locations, SANDBOXES["main"]) as main_sandbox,
@@ -378,7 +379,7 @@ def main() -> int:
                             sample = run_worker(approach, s, sandbox, before)
                             results[s.name][approach].append(sample)
     elapsed = time.perf_counter() - started
-    return _write(args, out, scenarios, results, runs, elapsed)
+    return _write(args, out, scenarios, results, runs, elapsed, sdk_commit)
 
 
 @contextmanager
@@ -405,12 +406,13 @@ def _write(
     results: _report.Results,
     runs: int,
     elapsed: float,
+    sdk_commit: str,
 ) -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     meta = {
         "machine": machine(),
-        "sdk_commit": commit(),
+        "sdk_commit": sdk_commit,
         "before": args.before,
         "command": command.strip(),
         "runs": runs,
