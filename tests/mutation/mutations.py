@@ -189,12 +189,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         (TRANSPORT_TESTS,),
     ),
     Mutation(
-        "connect-margin-removed",
+        "connection-untraced",
         TRANSPORT,
-        "connect=budget - min(_CONNECT_MARGIN, budget / 10),",
-        "connect=budget,",
-        "a hung connect races the backstop and passes for a sent request that timed out",
-        (TRANSPORT_TESTS,),
+        "        attempt.connected = True\n",
+        "        pass\n",
+        "every timed-out attempt passes for one that never connected (POST /carts re-sent)",
+        (FAULTS, TRANSPORT_TESTS),
     ),
     Mutation(
         "cut-body-counts-as-unsent",
@@ -229,9 +229,10 @@ MUTATIONS: tuple[Mutation, ...] = (
         PIPELINE,
         "raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)",
         (
-            "raw = await transport.send(__import__('dataclasses').replace(spec, headers={"
-            "**spec.headers, **({IDEMPOTENCY_HEADER: 'idem_' + __import__('os').urandom(8)"
-            ".hex()} if IDEMPOTENCY_HEADER in spec.headers else {})}), "
+            "fresh = lambda h: h if h is None or IDEMPOTENCY_HEADER not in h else "
+            "{**h, IDEMPOTENCY_HEADER: 'idem_' + __import__('os').urandom(8).hex()}\n"
+            "            raw = await transport.send(__import__('dataclasses').replace(spec, "
+            "headers=fresh(spec.headers), own_headers=fresh(spec.own_headers)), "
             "timeout=budget, deadline_at=deadline_at)"
         ),
         "every attempt of a checkout sends a fresh Idempotency-Key",
