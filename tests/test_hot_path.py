@@ -8,6 +8,7 @@ contents); everything else runs against the sandbox in the other test modules.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from ttg_async import Event, Location, TTGClient, Venue
+from ttg_async._core.transport import _Slots
 
 KEY = "sk_test_hotpath_0001"
 LOCATION = {"id": "1", "name": "New York", "country": "US"}
@@ -128,3 +130,34 @@ async def test_decoded_models_are_not_tracked_by_the_garbage_collector(
     assert all(isinstance(e, Event) for e in events)
     assert not any(gc.is_tracked(e) for e in events)
     assert not any(gc.is_tracked(e.location) or gc.is_tracked(e.venue) for e in events)
+
+
+async def test_connection_slots_go_to_waiters_in_order_and_survive_cancellation() -> None:
+    """The slot semaphore's free path is not a coroutine; its waiters still queue fairly, and
+    a waiter cancelled (or timed out) after it was handed a slot passes that slot on."""
+    slots = _Slots(1)
+    slots.free -= 1  # one attempt holds the only slot
+    got: list[str] = []
+
+    async def take(name: str) -> None:
+        await slots.wait()
+        got.append(name)
+
+    tasks = {name: asyncio.create_task(take(name)) for name in "abcd"}
+    await asyncio.sleep(0)
+    assert len(slots.waiting) == 4
+    tasks["b"].cancel()  # cancelled while still waiting: skipped
+    slots.release()  # handed to "a"
+    tasks["a"].cancel()  # ... which is cancelled before it runs: "a" passes it on to "c"
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert got == ["c"]
+    assert slots.free == 0
+    slots.release()  # "c" is done with it: "d" is next
+    await asyncio.sleep(0)
+    assert got == ["c", "d"]
+    slots.release()
+    assert slots.free == 1  # nobody left waiting: the slot is free again
+    assert not [t for t in tasks.values() if not t.done()]
+    assert tasks["a"].cancelled()
+    assert tasks["b"].cancelled()

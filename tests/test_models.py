@@ -565,12 +565,19 @@ def test_large_inventory_takes_the_strict_fast_path(monkeypatch: pytest.MonkeyPa
     assert decode.fallbacks == before
     assert calls == 0
     assert isinstance(env.data[999].inventory_variant, AssignedSeat)
-    # The counter is live: one unknown type sends the same body down the slow path.
-    env = decode(body.replace(b'"Extra"', b'"Lounge"', 1))
-    assert calls == 1
+    # One unknown type is retagged in the bytes: still no decoding to builtins.
+    odd = body.replace(b'"Extra"', b'"Lounge"', 1)
+    env = decode(odd)
+    assert calls == 0
     assert decode.fallbacks == before + 1
     assert isinstance(env.data[2].inventory_variant, UnknownVariant)
     assert env.data[2].inventory_variant.type == "Lounge"
+    # The counter is live: without the retag and the split, the body takes the full walk.
+    monkeypatch.setattr(decode, "_retag", None)
+    monkeypatch.setattr(decode, "_split", None)
+    monkeypatch.setattr(decode, "detour", False)
+    assert decode(odd) == env
+    assert calls == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,5 +98,5 @@ def assert_pool_idle(ttg: TTGClient, max_connections: int) -> None:
     assert not connector._acquired, f"{len(connector._acquired)} connections still checked out"
     slots = transport._slots
     assert slots is not None
-    assert slots._value == max_connections
-    assert not slots._waiters
+    assert slots.free == max_connections
+    assert not slots.waiting

@@ -14,6 +14,7 @@ TRANSPORT = "ttg_async/_core/transport.py"
 PIPELINE = "ttg_async/_core/pipeline.py"
 PAGINATION = "ttg_async/_core/pagination.py"
 RESOURCES = "ttg_async/_ttg/resources.py"
+DECODING = "ttg_async/_core/decoding.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -21,6 +22,7 @@ TRANSPORT_TESTS = "tests/test_transport.py"
 CLIENT = "tests/test_client.py"
 RETRY_TESTS = "tests/test_retry.py"
 PAGINATION_TESTS = "tests/test_pagination.py"
+DECODING_TESTS = "tests/test_decoding.py"
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "slot-leak",
         TRANSPORT,
-        "        finally:\n            slots.release()\n",
-        "        finally:\n            pass\n",
+        "                _SENDING.reset(sending)\n            slots.release()\n",
+        "                _SENDING.reset(sending)\n            pass\n",
         "a connection slot is never given back",
         (TIMEOUTS, FAULTS),
     ),
@@ -231,7 +233,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         (
             "fresh = lambda h: h if h is None or IDEMPOTENCY_HEADER not in h else "
             "{**h, IDEMPOTENCY_HEADER: 'idem_' + __import__('os').urandom(8).hex()}\n"
-            "            raw = await transport.send(__import__('dataclasses').replace(spec, "
+            "            raw = await transport.send(__import__('msgspec').structs.replace(spec, "
             "headers=fresh(spec.headers), own_headers=fresh(spec.own_headers)), "
             "timeout=budget, deadline_at=deadline_at)"
         ),
@@ -288,5 +290,22 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        except NotFoundError:\n",
         "deleting a cart the server says is gone (410) raises GoneError",
         (CLIENT,),
+    ),
+    # -- decoding: the retag fast path must never change what a body decodes to ----------
+    Mutation(
+        "retag-unchecked",
+        DECODING,
+        "            return result if self._count(result) == rewrites else None\n",
+        "            return result\n",
+        "a tag rewritten inside a free-form value is trusted (the user's data is changed)",
+        (DECODING_TESTS,),
+    ),
+    Mutation(
+        "retag-ignores-fallback-literal",
+        DECODING,
+        "        if self._pattern is None or self._literal in body:\n",
+        "        if self._pattern is None:\n",
+        "a body already holding the fallback's tag can make a wrong rewrite count right",
+        (DECODING_TESTS,),
     ),
 )

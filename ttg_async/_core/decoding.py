@@ -214,7 +214,7 @@ class TolerantDecoder(Generic[T]):
     'London'
     """
 
-    __slots__ = ("_info", "_split", "_strict", "_type", "_walk", "fallbacks")
+    __slots__ = ("_info", "_retag", "_split", "_strict", "_type", "_walk", "detour", "fallbacks")
 
     def __init__(self, type_: Any) -> None:
         self._type: Any = type_
@@ -222,36 +222,76 @@ class TolerantDecoder(Generic[T]):
         self._info: mi.Type = mi.type_info(type_)
         self._walk: _Walker | None = _compile(self._info, {})
         self._split: _Split | None = _Split.build(type_, self._info) if self._walk else None
+        self._retag: _Retag | None = _Retag.build(self._info) if self._walk else None
         self.fallbacks = 0
+        # Set once the server has sent this decoder a tag we do not know: from then on every
+        # body goes through __call__, which retags it before the strict decoder sees it
+        # rather than after it has failed. Callers that use :attr:`strict` directly check it.
+        self.detour = False
+
+    @property
+    def strict(self) -> msgspec.json.Decoder[T]:
+        """msgspec's own decoder for ``T``: the fast path, with no fallback at all. Use it
+        directly only while :attr:`detour` is false."""
+        return self._strict
 
     def __call__(self, body: bytes) -> T:
         """Decode ``body``; raise ``msgspec.DecodeError`` / ``msgspec.ValidationError`` on a
         body that is not JSON or does not fit the schema."""
+        if self.detour:
+            assert self._retag is not None
+            retagged: T | None = self._retag.decode(body, self._strict)
+            if retagged is not None:
+                self.fallbacks += 1
+                return retagged
         try:
             return self._strict.decode(body)
         except msgspec.ValidationError as exc:
             if self._walk is None:
                 raise
-            error = exc
-        if self._split is not None:
-            split: T | None = self._split.decode(body)
-            if split is not None:
+            return self.fallback(body, exc)
+
+    def fallback(self, body: bytes, error: msgspec.ValidationError | None) -> T:
+        """Decode ``body`` with the fallback members, after the strict decoder raised
+        ``error`` (``None``: it was not tried). Raises like :meth:`__call__`."""
+        retag = self._retag
+        if error is not None and retag is not None and retag.learn(error):
+            self.detour = True
+            retagged: T | None = retag.decode(body, self._strict)
+            if retagged is not None:
                 self.fallbacks += 1
-                return split
+                return retagged
+        if self._split is not None:
+            split = self._split.decode(body)
+            if split is not None:
+                result: T = split[0]
+                if split[1]:
+                    self.fallbacks += 1
+                return result
+        if error is None:
+            try:
+                return self._strict.decode(body)
+            except msgspec.ValidationError as exc:
+                if self._walk is None:
+                    raise
+                error = exc
         raw = _raw_decoder.decode(body)
-        if self._walk(raw) == 0:
+        if self._walk is None or self._walk(raw) == 0:
             raise error
         self.fallbacks += 1
-        result: T = msgspec.convert(raw, self._type)
-        return result
+        converted: T = msgspec.convert(raw, self._type)
+        return converted
 
-    def lenient(self, body: bytes) -> tuple[T, list[str]]:
+    def lenient(
+        self, body: bytes, error: msgspec.ValidationError | None = None
+    ) -> tuple[T, list[str]]:
         """Decode ``body``, dropping fields the docs do not promise where they do not fit.
 
         Returns the result and the JSON paths that were dropped (empty when the strict path
-        succeeded). Raises ``msgspec.ValidationError`` when a promised field (one without a
-        default) is missing or malformed, and ``msgspec.DecodeError`` when ``body`` is not
-        JSON, exactly as ``__call__`` does.
+        succeeded). ``error``, when given, is what the strict decoder already raised for this
+        body, so it is not tried again. Raises ``msgspec.ValidationError`` when a promised
+        field (one without a default) is missing or malformed, and ``msgspec.DecodeError``
+        when ``body`` is not JSON, exactly as ``__call__`` does.
 
         >>> from ttg_async._ttg.models import DataEnvelope, Occurrence
         >>> decode = decoder_for(DataEnvelope[Occurrence])
@@ -261,7 +301,7 @@ class TolerantDecoder(Generic[T]):
         (None, ['$.data.venue'])
         """
         try:
-            return self(body), []
+            return (self(body) if error is None else self.fallback(body, error)), []
         except msgspec.ValidationError as exc:
             error = exc
         raw = _raw_decoder.decode(body)
@@ -289,6 +329,204 @@ class TolerantDecoder(Generic[T]):
             else:
                 return result, dropped
         raise error
+
+
+# msgspec's words for a tag that no member of a tagged union claims.
+_UNKNOWN_TAG: Final = re.compile(r"Invalid value '([A-Za-z0-9_.:-]{1,64})' - at `(\$[^`]*)`")
+_MAX_TAGS: Final = 16
+_Counter: TypeAlias = Callable[[Any], int]
+
+
+class _Retag:
+    """The fast fallback: rewrite unknown tags in the JSON bytes, then decode strictly.
+
+    For a type with exactly one fallback member (``UnknownVariant`` in an inventory list),
+    each unknown tag the strict decoder reports is learned, and every later body has
+    ``"_type": "Bundle"`` rewritten to ``"_type": "UnknownVariant", "type": "Bundle"``
+    before msgspec decodes it at full speed. The rewrite is a text match, so it is checked:
+    the body must not already hold the fallback's own tag, and the decoded value must hold
+    exactly one fallback member carrying a learned tag per rewrite. Any doubt (a match inside
+    a free-form value, a member that has its own ``type`` field, another unknown tag) returns
+    ``None``, and the caller takes the walk over builtins, which is exact.
+    """
+
+    __slots__ = (
+        "_cls",
+        "_count",
+        "_literal",
+        "_name",
+        "_original",
+        "_pattern",
+        "_replacement",
+        "_tag",
+        "_tag_field",
+        "tags",
+    )
+
+    def __init__(self, cls: type[Any], tag: str, tag_field: str, original: str, name: str):
+        self._cls = cls
+        self._tag = tag
+        self._tag_field = tag_field
+        self._original = original
+        self._name = name  # the attribute that holds the original tag
+        self._literal = f'"{tag}"'.encode()
+        self.tags: set[str] = set()
+        self._pattern: re.Pattern[bytes] | None = None
+        self._replacement = f'"{tag_field}":"{tag}","{original}":"\\1"'.encode()
+        self._count: _Counter = lambda v: 0
+
+    @classmethod
+    def build(cls, info: mi.Type) -> _Retag | None:
+        found: dict[type[Any], mi.StructType] = {}
+        _fallback_members(info, found, set())
+        if len(found) != 1:
+            return None
+        (member,) = found.values()
+        tag_field, tag = member.tag_field, member.tag
+        if not isinstance(tag_field, str) or not isinstance(tag, str):
+            return None
+        name = _FALLBACKS[member.cls]
+        original = next(f.encode_name for f in member.fields if f.name == name)
+        if not all(_PLAIN_NAME.fullmatch(x) for x in (tag_field, tag, original)):
+            return None
+        retag = cls(member.cls, tag, tag_field, original, name)
+        counter = _counter(info, retag, {})
+        if counter is None:
+            return None
+        retag._count = counter
+        return retag
+
+    def learn(self, error: msgspec.ValidationError) -> bool:
+        """Learn the unknown tag ``error`` reports; ``False`` when it reports no new one."""
+        found = _UNKNOWN_TAG.fullmatch(str(error))
+        if found is None or not found.group(2).endswith("." + self._tag_field):
+            return False
+        tag = found.group(1)
+        if tag in self.tags or tag == self._tag or len(self.tags) >= _MAX_TAGS:
+            return False
+        self.tags.add(tag)
+        alternatives = b"|".join(re.escape(t.encode()) for t in sorted(self.tags))
+        self._pattern = re.compile(
+            b'"' + self._tag_field.encode() + rb'"[ \t\r\n]*:[ \t\r\n]*"(' + alternatives + b')"'
+        )
+        return True
+
+    def counts(self, member: Any) -> int:
+        return 1 if getattr(member, self._name) in self.tags else 0
+
+    def decode(self, body: bytes, strict: msgspec.json.Decoder[Any]) -> Any | None:
+        """``body`` decoded with its learned unknown tags retagged, or ``None``."""
+        if self._pattern is None or self._literal in body:
+            return None
+        for _ in range(_MAX_TAGS):
+            assert self._pattern is not None
+            rewritten, rewrites = self._pattern.subn(self._replacement, body)
+            if not rewrites:
+                return None
+            try:
+                result = strict.decode(rewritten)
+            except msgspec.ValidationError as exc:
+                if self.learn(exc):
+                    continue  # one more unknown tag: rewrite the original body again
+                return None
+            except msgspec.DecodeError:
+                return None
+            return result if self._count(result) == rewrites else None
+        return None
+
+
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _fallback_members(t: mi.Type, found: dict[type[Any], mi.StructType], seen: set[int]) -> None:
+    """Collect the fallback members reachable from ``t``."""
+    t = _unwrap(t)
+    if id(t) in seen:
+        return
+    seen.add(id(t))
+    if isinstance(t, mi.StructType):
+        if t.cls in _FALLBACKS:
+            found[t.cls] = t
+        for f in t.fields:
+            _fallback_members(f.type, found, seen)
+    elif isinstance(t, mi.UnionType):
+        for m in t.types:
+            _fallback_members(m, found, seen)
+    elif isinstance(t, mi.TupleType):
+        for m in t.item_types:
+            _fallback_members(m, found, seen)
+    elif isinstance(t, _ARRAYS):
+        _fallback_members(t.item_type, found, seen)
+    elif isinstance(t, mi.DictType):
+        _fallback_members(t.value_type, found, seen)
+
+
+def _counter(t: mi.Type, retag: _Retag, memo: dict[int, list[_Counter]]) -> _Counter | None:
+    """Counts, in a decoded value of type ``t``, the fallback members holding a learned tag;
+    ``None`` when no fallback member is reachable from ``t``."""
+    t = _unwrap(t)
+    if not _has_fallback(t, set()):
+        return None
+    if isinstance(t, mi.StructType):
+        if t.cls in _FALLBACKS:
+            return retag.counts
+        if id(t) in memo:  # a recursive type: defer to the counter being built
+            cell = memo[id(t)]
+            return lambda v: cell[0](v)
+        cell = memo[id(t)] = []
+        fields = [(f.name, c) for f in t.fields if (c := _counter(f.type, retag, memo))]
+        if len(fields) == 1:
+            ((name, only),) = fields
+
+            def count_field(v: Any) -> int:
+                return only(getattr(v, name))
+
+            cell.append(count_field)
+            return count_field
+
+        def count_struct(v: Any) -> int:
+            return sum(c(getattr(v, name)) for name, c in fields)
+
+        cell.append(count_struct)
+        return count_struct
+    if isinstance(t, mi.UnionType):
+        by_cls: dict[type[Any], _Counter] = {}
+        others: list[_Counter] = []
+        for m in map(_unwrap, t.types):
+            c = _counter(m, retag, memo)
+            if c is None:
+                continue
+            if isinstance(m, mi.StructType):
+                by_cls[m.cls] = c
+            else:
+                others.append(c)
+
+        def count_union(v: Any) -> int:
+            c = by_cls.get(type(v))
+            if c is not None:
+                return c(v)
+            return sum(o(v) for o in others)
+
+        return count_union
+    if isinstance(t, _ARRAYS):
+        item = _counter(t.item_type, retag, memo)
+        assert item is not None
+        kinds = (list, tuple, set, frozenset)
+        return lambda v: sum(map(item, v)) if isinstance(v, kinds) else 0
+    if isinstance(t, mi.TupleType):
+        positions = [_counter(m, retag, memo) for m in t.item_types]
+
+        def count_tuple(v: Any) -> int:
+            if not isinstance(v, tuple):
+                return 0
+            return sum(c(x) for c, x in zip(positions, v, strict=False) if c is not None)
+
+        return count_tuple
+    if isinstance(t, mi.DictType):
+        value = _counter(t.value_type, retag, memo)
+        assert value is not None
+        return lambda v: sum(map(value, v.values())) if isinstance(v, dict) else 0
+    return None
 
 
 class _Split:
@@ -362,7 +600,8 @@ class _Split:
         shell_decoder = msgspec.json.Decoder(shell)
         return cls(type_, shell_decoder, list_name, item_type, fields)
 
-    def decode(self, body: bytes) -> Any | None:
+    def decode(self, body: bytes) -> tuple[Any, int] | None:
+        """The decoded body and how many items needed their fallback, or ``None``."""
         try:
             shell = self._shell.decode(body)
             values: dict[str, Any] = {}
@@ -370,13 +609,23 @@ class _Split:
                 raw = getattr(shell, name)
                 if raw is not msgspec.UNSET:
                     values[name] = decode.decode(raw)
-            items = getattr(shell, self._list_field)
-            if items is not msgspec.UNSET:
+            entries = getattr(shell, self._list_field)
+            odd = 0
+            if entries is not msgspec.UNSET:
                 item = self._item
                 if item is None:
                     item = self._item = decoder_for(self._item_type)
-                values[self._list_field] = [item(bytes(entry)) for entry in items]
-            return self._cls(**values)
+                strict = item.strict.decode
+                items: list[Any] = []
+                append = items.append
+                for entry in entries:
+                    try:
+                        append(strict(entry))
+                    except msgspec.ValidationError:
+                        odd += 1
+                        append(item(bytes(entry)))
+                values[self._list_field] = items
+            return self._cls(**values), odd
         except (msgspec.ValidationError, msgspec.DecodeError, TypeError):
             return None
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
 import aiohttp
 
-from ttg_async._core.errors import ClientClosedError
+from ttg_async._core.errors import ClientClosedError, TTGError
 from ttg_async._core.retry import RateLimitGate, RetryPolicy, run_with_retries
 from ttg_async._core.transport import RawResponse, RequestSpec, Transport
 
@@ -84,8 +85,24 @@ class Pipeline:
         ``on_attempt``, when given, is called as each attempt is about to be sent (a crawl
         counts its requests, retries included, with it).
         """
-        self.check_open()
         transport = self.transport
+        if transport._closed:
+            raise ClientClosedError("this client is closed; create a new one")
+        failed: TTGError | None = None
+        if (
+            policy.deadline is None
+            and self.gate.reopen_at == -math.inf
+            and not log.isEnabledFor(logging.DEBUG)
+        ):
+            # The straight path, which almost every call takes and which does exactly what
+            # the first turn of the retry loop would: no deadline to track, no pause to wait
+            # out, nothing to log. Only a failure brings in the loop, which judges it first.
+            if on_attempt is not None:
+                on_attempt()
+            try:
+                return decode(await transport.send(spec, timeout=timeout), spec.request_id)
+            except TTGError as exc:
+                failed = exc
         deadline_at = (
             None if policy.deadline is None else asyncio.get_running_loop().time() + policy.deadline
         )
@@ -114,4 +131,5 @@ class Pipeline:
             timeout=timeout,
             gate=self.gate,
             keyed=IDEMPOTENCY_HEADER in spec.headers,
+            failed=failed,
         )

@@ -352,15 +352,12 @@ class RateLimitGate:
     >>> await gate.wait(timeout=5.0)  # returns about 2 s later  # doctest: +SKIP
     """
 
-    __slots__ = ("_reopen_at",)
+    __slots__ = ("reopen_at",)
 
     def __init__(self) -> None:
-        self._reopen_at = -math.inf
-
-    @property
-    def reopen_at(self) -> float:
-        """The loop time at which the gate opens (``-inf`` when it was never closed)."""
-        return self._reopen_at
+        #: The loop time at which the gate opens (``-inf`` while it was never closed). Read
+        #: it; only :meth:`close_until` moves it.
+        self.reopen_at = -math.inf
 
     def close_until(self, monotonic_deadline: float) -> None:
         """Keep new requests back until ``monotonic_deadline`` (loop time).
@@ -368,7 +365,7 @@ class RateLimitGate:
         Only ever extends the pause: a shorter ``Retry-After`` from another request must not
         cut short a longer one the server asked for.
         """
-        self._reopen_at = max(self._reopen_at, monotonic_deadline)
+        self.reopen_at = max(self.reopen_at, monotonic_deadline)
 
     async def wait(self, *, timeout: float | None = None) -> None:
         """Return once the gate is open; at once when it already is.
@@ -381,11 +378,11 @@ class RateLimitGate:
         give_up_at = None if timeout is None else loop.time() + timeout
         while True:
             now = loop.time()
-            if now >= self._reopen_at:
+            if now >= self.reopen_at:
                 return
-            if give_up_at is not None and self._reopen_at > give_up_at:
-                raise GateClosedError(self._reopen_at - now)
-            await asyncio.sleep(self._reopen_at - now)
+            if give_up_at is not None and self.reopen_at > give_up_at:
+                raise GateClosedError(self.reopen_at - now)
+            await asyncio.sleep(self.reopen_at - now)
 
 
 def _give_up(
@@ -419,8 +416,13 @@ async def run_with_retries(
     timeout: float,
     gate: RateLimitGate,
     keyed: bool = False,
+    failed: TTGError | None = None,
 ) -> T:
     """Run ``attempt(budget)`` until it succeeds or the policy says stop; return its result.
+
+    ``failed``, when given, is the error of a first attempt the caller already made itself
+    (its straight path, taken only when the policy has no deadline and the gate was open):
+    the loop judges it as its own first failure.
 
     Each attempt gets ``budget`` = the per-attempt ``timeout``, shortened to what is left of
     ``policy.deadline``. Before every attempt the loop waits at ``gate``; a ``429`` with
@@ -436,13 +438,14 @@ async def run_with_retries(
     'ok'
     """
     loop = asyncio.get_running_loop()
-    last: TTGError | None = None
-    made = 0
+    last: TTGError | None = failed
+    made = 0 if failed is None else 1
     # The common case pays for nothing else: no deadline, the gate open and no debug log
     # make the first attempt exactly what the loop below would do, and everything the loop
     # needs to judge a failure is built only once one has happened.
     if (
-        policy.deadline is None
+        failed is None
+        and policy.deadline is None
         and loop.time() >= gate.reopen_at
         and not log.isEnabledFor(logging.DEBUG)
     ):

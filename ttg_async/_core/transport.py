@@ -25,12 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import SimpleNamespace
+from contextvars import ContextVar
 from typing import Final
 
 import aiohttp
+import msgspec
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 
 from ttg_async._core.errors import APIConnectionError, APITimeoutError
 
@@ -42,8 +46,7 @@ log: Final = logging.getLogger("ttg_async")
 _CONNECT_MARGIN: Final = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class RequestSpec:
+class RequestSpec(msgspec.Struct, frozen=True, gc=False):
     """Everything needed to send one call: every attempt of the call sends exactly this.
 
     ``headers`` are all the headers of the request. ``own_headers``, when the protocol knows
@@ -64,8 +67,7 @@ class RequestSpec:
         return base_url + self.path
 
 
-@dataclass(frozen=True, slots=True)
-class RawResponse:
+class RawResponse(msgspec.Struct, frozen=True, gc=False):
     """What came back over the wire, before any interpretation."""
 
     status: int
@@ -82,12 +84,65 @@ class _Attempt:
         self.connected = False
 
 
-async def _on_connection(
-    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
-) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, _Attempt):
-        attempt.connected = True
+#: The attempt being sent by the current task, for the connector to mark as connected.
+#: aiohttp asks the connector for a connection in the task that awaits the request.
+_SENDING: Final[ContextVar[_Attempt | None]] = ContextVar("ttg_async_sending", default=None)
+
+
+class _Connector(aiohttp.TCPConnector):
+    """A connector that tells the attempt being sent when it got its connection.
+
+    This is what an ``on_connection_create_end`` / ``on_connection_reuseconn`` trace would
+    say, without aiohttp's tracing, which costs about an eighth of a small call.
+    """
+
+    async def connect(
+        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        attempt = _SENDING.get()
+        if attempt is not None:
+            attempt.connected = True
+        return connection
+
+
+class _Slots:
+    """The connection slots of one transport: a semaphore whose free path is not a coroutine.
+
+    ``free`` is how many slots no attempt holds. An attempt takes one with
+    ``if slots.free > 0 and not slots.waiting: slots.free -= 1``, or else awaits
+    :meth:`wait`; :meth:`release` hands a slot straight to the oldest waiter, so a late
+    arrival cannot overtake a task that is already queued.
+    """
+
+    __slots__ = ("free", "waiting")
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def wait(self) -> None:
+        """Wait for a slot (when ``free`` is 0 or others are queued); it is held on return."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            # Cancelled (or timed out) after a slot was handed over: pass it on.
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            else:
+                waiter.cancel()
+            raise
+
+    def release(self) -> None:
+        waiting = self.waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class Transport:
@@ -109,7 +164,7 @@ class Transport:
         self._max_connections = max_connections
         self._session = session
         self._owns_session = session is None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: _Slots | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         # Headers every request sends (the API's credentials and fixed options). On a session
@@ -135,20 +190,16 @@ class Transport:
                 "create one client per event loop (for example inside your app's startup hook)"
             )
         if self._session is None:
-            connector = aiohttp.TCPConnector(
+            # It tells each attempt when it gets its connection, new or pooled, so that a
+            # timeout can say for sure whether the request may have left (see send()).
+            connector = _Connector(
                 limit=self._max_connections,
                 limit_per_host=self._max_connections,
                 ttl_dns_cache=300,
             )
-            # Told when an attempt gets its connection, new or pooled, so that a timeout can
-            # say for sure whether the request may have left (see send()).
-            traced = aiohttp.TraceConfig()
-            traced.on_connection_create_end.append(_on_connection)
-            traced.on_connection_reuseconn.append(_on_connection)
             # No aiohttp timeout here: every attempt brings its own (see send()).
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                trace_configs=[traced],
                 headers=self._default_headers or None,
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
@@ -186,11 +237,6 @@ class Transport:
                 self._timeouts[budget] = timeout
         return timeout
 
-    def _ensure_slots(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._max_connections)
-        return self._slots
-
     async def send(
         self, request: RequestSpec, *, timeout: float, deadline_at: float | None = None
     ) -> RawResponse:
@@ -202,42 +248,55 @@ class Transport:
         """
         if self._closed:
             raise RuntimeError("the transport is closed")
-        loop = asyncio.get_running_loop()
         session = self._session
-        if session is None or loop is not self._loop:
+        if session is None or asyncio.get_running_loop() is not self._loop:
             session = self._ensure_session()  # creates it, or refuses a second event loop
-        slots = self._slots if self._slots is not None else self._ensure_slots()
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = _Slots(self._max_connections)
         left: float | None = None  # what was left of the call's deadline, if it has one
         if deadline_at is None:
-            await slots.acquire()
-            aio_timeout = self._timeout_for(timeout, cache=True)
+            if slots.free > 0 and not slots.waiting:
+                slots.free -= 1
+            else:
+                await slots.wait()
+            aio_timeout = self._timeouts.get(timeout) or self._timeout_for(timeout, cache=True)
         else:
-            try:
-                async with asyncio.timeout_at(deadline_at):
-                    await slots.acquire()
-            except TimeoutError:
-                raise APITimeoutError(
-                    "no connection slot became free before the call's deadline",
-                    request_id=request.request_id,
-                    request_sent=False,
-                ) from None
-            left = deadline_at - loop.time()
+            if slots.free > 0 and not slots.waiting:
+                slots.free -= 1
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline_at):
+                        await slots.wait()
+                except TimeoutError:
+                    raise APITimeoutError(
+                        "no connection slot became free before the call's deadline",
+                        request_id=request.request_id,
+                        request_sent=False,
+                    ) from None
+            left = deadline_at - asyncio.get_running_loop().time()
             aio_timeout = self._timeout_for(max(0.001, min(timeout, left)), cache=False)
         # On a session we own, the attempt learns whether it got a connection.
-        attempt = _Attempt() if self._owns_session else None
+        if self._owns_session:
+            attempt: _Attempt | None = _Attempt()
+            sending = _SENDING.set(attempt)
+            headers = request.own_headers
+            if headers is None:
+                headers = self._headers_for(request)
+        else:
+            attempt = sending = None
+            headers = request.headers
         try:
             async with session.request(
                 request.method,
-                request.url(self._base_url),
+                self._base_url + request.path,
                 params=request.query or None,
-                headers=self._headers_for(request),
+                headers=headers,
                 data=request.body,
                 timeout=aio_timeout,
                 allow_redirects=False,
-                trace_request_ctx=attempt,
             ) as response:
-                body = await response.read()
-                return RawResponse(response.status, response.headers, body)
+                return RawResponse(response.status, response.headers, await response.read())
         except aiohttp.ConnectionTimeoutError:
             raise APITimeoutError(
                 f"could not connect to {self._base_url} within {aio_timeout.connect:.3g} s",
@@ -286,6 +345,8 @@ class Transport:
                 request_id=request.request_id,
             ) from None
         finally:
+            if sending is not None:
+                _SENDING.reset(sending)
             slots.release()
 
     async def aclose(self) -> None:

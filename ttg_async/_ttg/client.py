@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import aiohttp
 
@@ -26,7 +26,7 @@ from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl
-from ttg_async._ttg.protocol import STRICT, RequestSpec, build_request
+from ttg_async._ttg.protocol import STRICT, RawResponse, RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
 __all__ = ["TTGClient"]
@@ -69,6 +69,23 @@ def _with_extra_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestS
         if lowered == "x-request-id":
             request_id = value  # the caller's own trace ID: errors and logs carry it too
     return RequestSpec(spec.method, spec.path, spec.query, headers, spec.body, request_id)
+
+
+class _Strictness(Generic[T]):
+    """A decode that runs with ``protocol.STRICT`` set to this client's strictness."""
+
+    __slots__ = ("_decode", "_strict")
+
+    def __init__(self, decode: Decode[T], strict: bool) -> None:
+        self._decode = decode
+        self._strict = strict
+
+    def __call__(self, raw: RawResponse, request_id: str) -> T:
+        token = STRICT.set(self._strict)
+        try:
+            return self._decode(raw, request_id)
+        finally:
+            STRICT.reset(token)
 
 
 def _check_strict(strict: object) -> bool:
@@ -295,7 +312,7 @@ class TTGClient(ClientBase):
                 await crawl.aclose()
             await self._shared.pipeline.aclose()
 
-    async def _request(
+    def _request(
         self,
         method: str,
         request_path: str,
@@ -305,11 +322,13 @@ class TTGClient(ClientBase):
         body: bytes | None = None,
         extra_headers: Mapping[str, str] | None = None,
         options: CallOptions | None = None,
-    ) -> T:
-        """Run one call through the pipeline: every attempt sends the same request.
+    ) -> Coroutine[Any, Any, T]:
+        """One call through the pipeline, to be awaited: every attempt sends the same request.
 
         ``extra_headers`` are the SDK's own (an idempotency key); ``options`` carries what the
-        caller passed to the resource method (``extra_headers=``, ``timeout=``).
+        caller passed to the resource method (``extra_headers=``, ``timeout=``). The request
+        is built and checked here, at once; the coroutine returned is the pipeline's own, so a
+        call costs one coroutine less.
         """
         shared = self._shared
         shared.pipeline.check_open()
@@ -331,15 +350,10 @@ class TTGClient(ClientBase):
         if capture is not None:
             decode = capture.wrap(decode)
         # The decoders read strictness from the call's context (see protocol.STRICT); it is
-        # set only when it differs, which it does not for a client's own calls.
-        if STRICT.get() is self._strict:
-            return await shared.pipeline.call(
-                spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
-            )
-        strict = STRICT.set(self._strict)
-        try:
-            return await shared.pipeline.call(
-                spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
-            )
-        finally:
-            STRICT.reset(strict)
+        # set around each decode only when it differs, which it does not for a client's own
+        # calls.
+        if STRICT.get() is not self._strict:
+            decode = _Strictness(decode, self._strict)
+        return shared.pipeline.call(
+            spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
+        )

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
@@ -40,6 +40,8 @@ from ttg_async._ttg.models import DataEnvelope, ListEnvelope, Pagination
 __all__ = [
     "API_PREFIX",
     "STRICT",
+    "DataReader",
+    "ListReader",
     "RawResponse",
     "RequestSpec",
     "build_request",
@@ -180,15 +182,17 @@ def _decode(
     request_id: str | None,
     what: str,
     committed: str | None = None,
+    failed: msgspec.ValidationError | None = None,
 ) -> Any:
+    # ``failed``: what the strict decoder already raised for this body (not tried again).
     if not 200 <= status < 300:
         raise error_from_response(status, headers, body, request_id=request_id)
     rid = _header(headers, "X-Request-ID") or request_id
     strict = STRICT.get()
     try:
         if strict:
-            return decode(body)
-        result, dropped = decode.lenient(body)
+            return decode(body) if failed is None else decode.fallback(body, failed)
+        result, dropped = decode.lenient(body, failed)
     except msgspec.ValidationError as exc:
         # msgspec names the place as `$.data[3].priceOptions[0]`; keep it for the user.
         text = str(exc)
@@ -235,6 +239,79 @@ def _data_decoder(type_: Any) -> TolerantDecoder[Any]:
 
 def _list_decoder(type_: Any) -> TolerantDecoder[Any]:
     return envelope_decoder(ListEnvelope, type_)
+
+
+class DataReader(Generic[T]):
+    """``reader(raw, request_id)``: the ``data`` of one endpoint's answer, or its typed error.
+
+    Built once per endpoint. A 2xx body that msgspec decodes strictly, which is almost every
+    body, costs one decoder call, and so does one with an unknown ``_type`` the decoder has
+    already met (it is retagged first). Anything else (an error status, a field that does
+    not fit) goes the way :func:`decode_data` describes, without decoding strictly twice.
+    """
+
+    __slots__ = ("_committed", "_decoder", "_strict", "_type")
+
+    def __init__(self, type_: type[T], *, committed: str | None = None) -> None:
+        self._type = type_
+        self._committed = committed
+        self._decoder = _data_decoder(type_)
+        self._strict = self._decoder.strict.decode
+
+    def __call__(self, raw: RawResponse, request_id: str) -> T:
+        failed = None
+        if 200 <= raw.status < 300:
+            decoder = self._decoder
+            try:
+                # Once the server has sent an unknown tag, the tolerant decoder retags it.
+                data: T = (decoder(raw.body) if decoder.detour else self._strict(raw.body)).data
+                return data
+            except msgspec.ValidationError as exc:
+                failed = exc
+            except msgspec.DecodeError:
+                pass
+        envelope: DataEnvelope[T] = _decode(
+            raw.status,
+            raw.headers,
+            raw.body,
+            self._decoder,
+            request_id,
+            self._type.__name__,
+            self._committed,
+            failed,
+        )
+        return envelope.data
+
+
+class ListReader(Generic[T]):
+    """``reader(raw, request_id)``: the items and pagination of one list endpoint's answer.
+
+    The list counterpart of :class:`DataReader`, as :func:`decode_list` reads it.
+    """
+
+    __slots__ = ("_decoder", "_strict", "_what")
+
+    def __init__(self, type_: type[T]) -> None:
+        self._what = f"list of {type_.__name__}"
+        self._decoder = _list_decoder(type_)
+        self._strict = self._decoder.strict.decode
+
+    def __call__(self, raw: RawResponse, request_id: str) -> tuple[list[T], Pagination | None]:
+        failed = None
+        envelope: ListEnvelope[T]
+        if 200 <= raw.status < 300:
+            decoder = self._decoder
+            try:
+                envelope = decoder(raw.body) if decoder.detour else self._strict(raw.body)
+                return envelope.data, envelope.pagination
+            except msgspec.ValidationError as exc:
+                failed = exc
+            except msgspec.DecodeError:
+                pass
+        envelope = _decode(
+            raw.status, raw.headers, raw.body, self._decoder, request_id, self._what, None, failed
+        )
+        return envelope.data, envelope.pagination
 
 
 def decode_data(

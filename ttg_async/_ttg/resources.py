@@ -32,9 +32,9 @@ from ttg_async._ttg.models import (
     Venue,
 )
 from ttg_async._ttg.protocol import (
+    DataReader,
+    ListReader,
     RawResponse,
-    decode_data,
-    decode_list,
     error_from_response,
     new_idempotency_key,
     path,
@@ -66,20 +66,12 @@ def check_provider_code(value: object, field: str = "provider_code") -> str:
     return value
 
 
-def _one(type_: type[T], *, committed: str | None = None) -> Callable[[RawResponse, str], T]:
-    def decode(raw: RawResponse, request_id: str) -> T:
-        return decode_data(
-            raw.status, raw.headers, raw.body, type_, request_id=request_id, committed=committed
-        )
-
-    return decode
+def _one(type_: type[T], *, committed: str | None = None) -> DataReader[T]:
+    return DataReader(type_, committed=committed)
 
 
-def _many(type_: type[T]) -> Callable[[RawResponse, str], tuple[list[T], Pagination | None]]:
-    def decode(raw: RawResponse, request_id: str) -> tuple[list[T], Pagination | None]:
-        return decode_list(raw.status, raw.headers, raw.body, type_, request_id=request_id)
-
-    return decode
+def _many(type_: type[T]) -> ListReader[T]:
+    return ListReader(type_)
 
 
 def _empty(raw: RawResponse, request_id: str) -> None:
