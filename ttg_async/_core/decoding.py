@@ -24,6 +24,7 @@ silently. The strict fast path (``__call__``) is untouched by all this.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Generic, TypeAlias, TypeVar
@@ -351,28 +352,30 @@ class _Retag:
     """
 
     __slots__ = (
-        "_cls",
         "_count",
+        "_key",
         "_literal",
-        "_name",
+        "_needles",
         "_original",
-        "_pattern",
-        "_replacement",
         "_tag",
         "_tag_field",
+        "cls",
+        "name",
         "tags",
     )
 
     def __init__(self, cls: type[Any], tag: str, tag_field: str, original: str, name: str):
-        self._cls = cls
+        self.cls = cls
         self._tag = tag
         self._tag_field = tag_field
         self._original = original
-        self._name = name  # the attribute that holds the original tag
+        self.name = name  # the attribute that holds the original tag
         self._literal = f'"{tag}"'.encode()
+        self._key = f'"{tag_field}"'.encode()
         self.tags: set[str] = set()
-        self._pattern: re.Pattern[bytes] | None = None
-        self._replacement = f'"{tag_field}":"{tag}","{original}":"\\1"'.encode()
+        # Per learned tag: the bytes to find (`"Bundle"`) and what the whole `"_type":...`
+        # pair becomes.
+        self._needles: list[tuple[bytes, bytes]] = []
         self._count: _Counter = lambda v: 0
 
     @classmethod
@@ -405,22 +408,51 @@ class _Retag:
         if tag in self.tags or tag == self._tag or len(self.tags) >= _MAX_TAGS:
             return False
         self.tags.add(tag)
-        alternatives = b"|".join(re.escape(t.encode()) for t in sorted(self.tags))
-        self._pattern = re.compile(
-            b'"' + self._tag_field.encode() + rb'"[ \t\r\n]*:[ \t\r\n]*"(' + alternatives + b')"'
-        )
+        replacement = f'"{self._tag_field}":"{self._tag}","{self._original}":"{tag}"'
+        self._needles.append((f'"{tag}"'.encode(), replacement.encode()))
         return True
 
+    def _rewrite(self, body: bytes) -> tuple[bytes, int]:
+        """``body`` with every ``"_type": "<learned tag>"`` pair retagged; how many were."""
+        key = self._key
+        cuts: list[tuple[int, int, bytes]] = []
+        for needle, replacement in self._needles:
+            end = 0
+            while (found := body.find(needle, end)) != -1:
+                end = found + len(needle)
+                # Backwards from the value: JSON whitespace, a colon, whitespace, the key.
+                at = found
+                while at > 0 and body[at - 1] in _JSON_SPACE:
+                    at -= 1
+                if at == 0 or body[at - 1] != _COLON:
+                    continue
+                at -= 1
+                while at > 0 and body[at - 1] in _JSON_SPACE:
+                    at -= 1
+                start = at - len(key)
+                if start >= 0 and body.startswith(key, start):
+                    cuts.append((start, end, replacement))
+        if not cuts:
+            return body, 0
+        cuts.sort()
+        parts: list[bytes] = []
+        done = 0
+        for start, end, replacement in cuts:
+            parts.append(body[done:start])
+            parts.append(replacement)
+            done = end
+        parts.append(body[done:])
+        return b"".join(parts), len(cuts)
+
     def counts(self, member: Any) -> int:
-        return 1 if getattr(member, self._name) in self.tags else 0
+        return 1 if getattr(member, self.name) in self.tags else 0
 
     def decode(self, body: bytes, strict: msgspec.json.Decoder[Any]) -> Any | None:
         """``body`` decoded with its learned unknown tags retagged, or ``None``."""
-        if self._pattern is None or self._literal in body:
+        if not self._needles or self._literal in body:
             return None
         for _ in range(_MAX_TAGS):
-            assert self._pattern is not None
-            rewritten, rewrites = self._pattern.subn(self._replacement, body)
+            rewritten, rewrites = self._rewrite(body)
             if not rewrites:
                 return None
             try:
@@ -436,6 +468,8 @@ class _Retag:
 
 
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_JSON_SPACE: Final = frozenset(b" \t\r\n")
+_COLON: Final = ord(":")
 
 
 def _fallback_members(t: mi.Type, found: dict[type[Any], mi.StructType], seen: set[int]) -> None:
@@ -459,6 +493,26 @@ def _fallback_members(t: mi.Type, found: dict[type[Any], mi.StructType], seen: s
         _fallback_members(t.item_type, found, seen)
     elif isinstance(t, mi.DictType):
         _fallback_members(t.value_type, found, seen)
+
+
+def _direct_path(t: mi.Type, retag: _Retag) -> list[str] | None:
+    """The attribute names from a value of type ``t`` down to its one possible fallback
+    member, when there is exactly one way down and no step but the last may be ``None``."""
+    t = _unwrap(t)
+    if isinstance(t, mi.UnionType):
+        reaching = [m for m in map(_unwrap, t.types) if _has_fallback(m, set())]
+        if len(reaching) == 1 and isinstance(reaching[0], mi.StructType):
+            return [] if reaching[0].cls is retag.cls else None
+        return None
+    if isinstance(t, mi.StructType):
+        if t.cls is retag.cls:
+            return []
+        fields = [f for f in t.fields if _has_fallback(f.type, set())]
+        if len(fields) != 1:
+            return None
+        rest = _direct_path(fields[0].type, retag)
+        return None if rest is None else [fields[0].name, *rest]
+    return None
 
 
 def _counter(t: mi.Type, retag: _Retag, memo: dict[int, list[_Counter]]) -> _Counter | None:
@@ -509,9 +563,22 @@ def _counter(t: mi.Type, retag: _Retag, memo: dict[int, list[_Counter]]) -> _Cou
 
         return count_union
     if isinstance(t, _ARRAYS):
+        kinds = (list, tuple, set, frozenset)
+        path = _direct_path(t.item_type, retag)
+        if path is not None:
+            # The common shape (a page of items, each with one variant): one comprehension.
+            get = operator.attrgetter(".".join(path)) if path else None
+            cls, tag_of, tags = retag.cls, operator.attrgetter(retag.name), retag.tags
+
+            def count_items(v: Any) -> int:
+                if not isinstance(v, kinds):
+                    return 0
+                members = v if get is None else map(get, v)
+                return sum(1 for m in members if type(m) is cls and tag_of(m) in tags)
+
+            return count_items
         item = _counter(t.item_type, retag, memo)
         assert item is not None
-        kinds = (list, tuple, set, frozenset)
         return lambda v: sum(map(item, v)) if isinstance(v, kinds) else 0
     if isinstance(t, mi.TupleType):
         positions = [_counter(m, retag, memo) for m in t.item_types]

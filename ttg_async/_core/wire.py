@@ -69,7 +69,7 @@ def quote_path(prefix: str, *segments: str) -> str:
     path = prefix
     for segment in segments:
         # Most IDs are alphanumeric and every fixed segment is unreserved: no quoting.
-        if not segment.isascii() or not (segment.isalnum() or not segment.strip(_UNRESERVED)):
+        if not (segment.isalnum() or not segment.strip(_UNRESERVED)) or not segment.isascii():
             segment = quote(segment, safe="")
         path += "/" + segment
     return path

@@ -71,6 +71,9 @@ class ClientConfig:
     max_connections: int
     #: The headers every request carries, built once rather than on every call.
     base_headers: Mapping[str, str] = field(init=False, compare=False)
+    #: The same, as the dict each request's headers start as a copy of (copying a dict is
+    #: several times faster than merging a read-only proxy).
+    headers_template: dict[str, str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         headers = {
@@ -83,6 +86,7 @@ class ClientConfig:
         if self.accept_language:
             headers["Accept-Language"] = self.accept_language
         object.__setattr__(self, "base_headers", MappingProxyType(headers))
+        object.__setattr__(self, "headers_template", headers)
 
     @property
     def environment(self) -> Literal["staging", "production"]:

@@ -94,8 +94,11 @@ def build_request(
         own["Content-Type"] = "application/json"
     if extra_headers:
         own.update(extra_headers)
-    headers = {**config.base_headers, **own}
-    return RequestSpec(method, request_path, query_pairs(query), headers, body, rid, own)
+    headers = config.headers_template.copy()
+    headers.update(own)
+    return RequestSpec(
+        method, request_path, query_pairs(query) if query else (), headers, body, rid, own
+    )
 
 
 class _ErrorBody(msgspec.Struct):
