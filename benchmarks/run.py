@@ -51,6 +51,24 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORKER = HERE / "_worker.py"
 
+
+def _cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+#: With two CPUs or more, the sandbox runs on the first and every client on the second, so
+#: the two never take turns on one core (which made per-run ratios swing by a third). Every
+#: approach gets the same arrangement.
+SANDBOX_CPU, CLIENT_CPU = (_cpus()[0], _cpus()[1]) if len(_cpus()) >= 2 else (None, None)
+
+
+def _pin(cpu: int | None) -> Any:
+    """A ``preexec_fn`` that pins the child to ``cpu`` (``None`` when there is nothing to pin)."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 #: The sandbox of each group of scenarios: its command-line options beyond the common ones.
 SANDBOXES: dict[str, list[str]] = {
     "main": [],
@@ -84,7 +102,9 @@ class SandboxProcess:
         self.base_url = ""
 
     def __enter__(self) -> SandboxProcess:
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=_pin(SANDBOX_CPU)
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         prefix = "TTG sandbox listening on "
@@ -281,6 +301,7 @@ def run_worker(
         check=False,
         cwd=HERE,
         env=env,
+        preexec_fn=_pin(CLIENT_CPU),
     )
     if done.returncode != 0:
         raise SystemExit(f"{approach} on {scenario.name} failed:\n{done.stderr}")
@@ -291,8 +312,13 @@ def machine() -> str:
     import httpx
     import pydantic
 
+    pinned = (
+        f"sandbox pinned to CPU {SANDBOX_CPU}, clients to CPU {CLIENT_CPU}"
+        if CLIENT_CPU is not None
+        else "nothing pinned"
+    )
     return (
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}; {pinned}), "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"aiohttp {aiohttp.__version__}, msgspec {msgspec.__version__}, "
         f"httpx {httpx.__version__}, pydantic {pydantic.VERSION}, "
