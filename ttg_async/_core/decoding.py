@@ -1,12 +1,21 @@
 """Tolerant decoding: msgspec's speed, plus a fallback member for unknown ``_type`` tags.
 
-msgspec has no fallback member for unknown tags, so decoding runs in two stages. The strict
-Decoder handles every body whose tags are all known, at full speed. Only when it raises a
-ValidationError do we decode the body to builtins, walk it alongside the target type, and point
-every unknown tag of a union that has a fallback member at that member (keeping the original
-value under the member's ``type`` key). If anything was rewritten, msgspec.convert finishes the
-job; its errors carry the same ``$.path`` as the decoder's. If nothing was, the original error
-was a real schema error and is raised as is.
+msgspec has no fallback member for unknown tags, so decoding runs in stages. The strict
+Decoder handles every body whose tags are all known, at full speed. When it reports a tag no
+member claims, the cheapest sound path wins:
+
+1. **Retag** (:class:`_Retag`, for types with one fallback member): the tag is learned, the
+   body's ``"_type": "<tag>"`` pairs are rewritten in the bytes to the fallback member, and
+   the strict Decoder runs again. Once a tag is learned, later bodies are retagged before the
+   strict Decoder sees them. The rewrite is checked (one fallback member per rewrite, no
+   fallback tag in the original body); on any doubt the next stages run.
+2. **Split** (:class:`_Split`, for list envelopes): only the odd items of the list take the
+   slow path.
+3. **Walk**: decode the body to builtins, walk it alongside the target type, and point every
+   unknown tag of a union that has a fallback member at that member (keeping the original
+   value under the member's ``type`` key); msgspec.convert finishes the job, and its errors
+   carry the same ``$.path`` as the decoder's. If nothing was rewritten, the original error
+   was a real schema error and is raised as is.
 
 :meth:`TolerantDecoder.lenient` adds a second pass for answers that must not fail on their
 shape (see ``docs/contract.md``). A field with a default is not promised by the docs: when its
