@@ -303,8 +303,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "retag-ignores-fallback-literal",
         DECODING,
-        "        if self._pattern is None or self._literal in body:\n",
-        "        if self._pattern is None:\n",
+        "        if not self._needles or self._literal in body:\n",
+        "        if not self._needles:\n",
         "a body already holding the fallback's tag can make a wrong rewrite count right",
         (DECODING_TESTS,),
     ),
