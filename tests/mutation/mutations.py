@@ -291,6 +291,25 @@ MUTATIONS: tuple[Mutation, ...] = (
         "deleting a cart the server says is gone (410) raises GoneError",
         (CLIENT,),
     ),
+    # -- the pipeline's straight first attempt (no deadline: the default policy) ------------
+    Mutation(
+        "straight-path-failure-dropped",
+        PIPELINE,
+        "            failed=failed,\n",
+        "            failed=None,\n",
+        "a failed first attempt is forgotten, and the loop sends the request again unjudged",
+        (FAULTS,),
+    ),
+    Mutation(
+        "straight-path-retries-anything",
+        PIPELINE,
+        "            except TTGError as exc:\n                failed = exc\n",
+        "            except TTGError:\n"
+        "                return decode(await transport.send(spec, timeout=timeout), "
+        "spec.request_id)\n",
+        "the straight path re-sends any failed first attempt, POST /carts included",
+        (FAULTS,),
+    ),
     # -- decoding: the retag fast path must never change what a body decodes to ----------
     Mutation(
         "retag-unchecked",
