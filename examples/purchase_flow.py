@@ -81,10 +81,11 @@ async def main() -> int:
         except CartExpiredError:
             print("The hold ran out before checkout; start again.")
             return 1
-        print(f"Order {order.confirmation_number or order.id}: {order.status}")
+        print(f"Order {order.confirmation_number or order.id}: {order.status or 'placed'}")
         for line in order.receipt_lines:
             print(f"  {line.label or 'Other':<20}{'-' if line.sign < 0 else ' '}{line.total}")
-        print(f"  {'Total':<20} {order.total}")
+        if order.total is not None:  # some servers leave it out (docs/versions.md)
+            print(f"  {'Total':<20} {order.total}")
         return 0
 
 

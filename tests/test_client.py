@@ -102,9 +102,9 @@ async def test_occurrences_list_get_and_filters(ttg: TTGClient, show: Show) -> N
 async def test_occurrences_are_joined_when_a_server_paginates_them() -> None:
     from ttg_async.sandbox import Sandbox
 
-    # Two a page by default: every event with three or more occurrences spans pages, so the
-    # pages really are walked and joined.
-    plain, paged = Sandbox(seed=3), Sandbox(seed=3, paginate_occurrences=2)
+    # Two a page at most, whatever limit is asked for (the client asks for 1000): every event
+    # with three or more occurrences spans pages, so the pages really are walked and joined.
+    plain, paged = Sandbox(seed=3), Sandbox(seed=3, paginate_lists=2)
     route = "GET /api/v3/events/{eventId}/occurrences"
     async with (
         plain.serve() as url_a,

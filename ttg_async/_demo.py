@@ -190,7 +190,9 @@ def _receipt(title: str, cart_or_order: Cart | Order, locale: str) -> Table:
         label = line.label or "Other charges"
         sign = "-" if line.sign < 0 else ""
         table.add_row(label, f"{sign}{line.total.format(locale)}")
-    table.add_row("[bold]Total[/bold]", f"[bold]{cart_or_order.total.format(locale)}[/bold]")
+    if cart_or_order.total is not None:  # an order may come without one (docs/versions.md)
+        total = cart_or_order.total.format(locale)
+        table.add_row("[bold]Total[/bold]", f"[bold]{total}[/bold]")
     return table
 
 
@@ -255,9 +257,11 @@ async def _flow(ttg: TTGClient, console: Console, locale: str, location_id: str 
     contact = Contact(name="Ada Lovelace", email="ada@example.com", phone="+442071234567")
     order = await ttg.orders.create(cart.id, expected_total=cart.total, contact=contact)
     confirmation = order.confirmation_number or order.id
+    # Some servers send an order without status or total: the order is placed all the same.
+    paid = order.total or cart.total
     console.print(
-        f"\n[green]Order {order.status}[/green]: confirmation [bold]{confirmation}[/bold], "
-        f"total [bold]{order.total.format(locale)}[/bold]"
+        f"\n[green]Order {order.status or 'placed'}[/green]: confirmation "
+        f"[bold]{confirmation}[/bold], total [bold]{paid.format(locale)}[/bold]"
     )
     console.print(_receipt("Receipt", order, locale))
     tickets = Table(title="Tickets")

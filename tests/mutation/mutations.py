@@ -15,6 +15,7 @@ PIPELINE = "ttg_async/_core/pipeline.py"
 PAGINATION = "ttg_async/_core/pagination.py"
 RESOURCES = "ttg_async/_ttg/resources.py"
 DECODING = "ttg_async/_core/decoding.py"
+MODELS = "ttg_async/_ttg/models.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -23,6 +24,7 @@ CLIENT = "tests/test_client.py"
 RETRY_TESTS = "tests/test_retry.py"
 PAGINATION_TESTS = "tests/test_pagination.py"
 DECODING_TESTS = "tests/test_decoding.py"
+VERSIONS = "tests/test_versions.py"
 
 
 @dataclass(frozen=True)
@@ -326,5 +328,54 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        if not self._needles:\n",
         "a body already holding the fallback's tag can make a wrong rewrite count right",
         (DECODING_TESTS,),
+    ),
+    # -- TTG published versions (issue 16): paged lists, orders without a status --------
+    Mutation(
+        "inventory-first-page-only",
+        RESOURCES,
+        "        return await self._whole_list(\n"
+        "            request_path, _DECODE_INVENTORY, query, call_options(extra_headers, timeout)\n"
+        "        )\n",
+        "        query.update(limit=WHOLE_LIST_LIMIT, offset=0)\n"
+        "        items, _ = await self._client._request(\n"
+        '            "GET", request_path, _DECODE_INVENTORY, query=query,\n'
+        "            options=call_options(extra_headers, timeout),\n"
+        "        )\n"
+        "        return items\n",
+        "inventory sends limit and offset but reads only the first page of a paged answer",
+        (VERSIONS,),
+    ),
+    Mutation(
+        "whole-lists-first-request-unpaged",
+        RESOURCES,
+        "            concurrency=concurrency,\n            compact=compact,\n        )\n",
+        "            concurrency=concurrency,\n            compact=compact,\n"
+        "            first_page_plain=True,\n        )\n",
+        "the first request of a list goes without limit/offset, as the guides' reading had it",
+        (VERSIONS,),
+    ),
+    Mutation(
+        "paging-advances-by-asked-limit",
+        RESOURCES,
+        "    return Page(items, pagination.limit, pagination.offset, pagination.total)\n",
+        "    return Page(items, limit, pagination.offset, pagination.total)\n",
+        "pages advance by the limit asked for, not the (smaller) one the server reports",
+        (VERSIONS,),
+    ),
+    Mutation(
+        "order-status-required",
+        MODELS,
+        "    id: str\n    status: str | None = None\n",
+        "    id: str\n    status: str\n",
+        "an order without status fails to decode although it was placed",
+        (VERSIONS,),
+    ),
+    Mutation(
+        "payment-not-sent",
+        RESOURCES,
+        '            checkout["payment"] = _json_object(payment, "payment")\n',
+        '            _json_object(payment, "payment")\n',
+        "orders.create checks payment but never sends it",
+        (VERSIONS,),
     ),
 )

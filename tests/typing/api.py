@@ -96,7 +96,8 @@ async def everything(session: aiohttp.ClientSession) -> None:
         )
         order = await ttg.orders.get(order.id, cart_id=cart.id)
         barcode: Barcode | None = order.items[0].tickets[0].barcode
-        status: str = order.status
+        status: str | None = order.status
+        paid: Money | None = order.total
         await ttg.carts.delete(cart.id)
         major: Decimal = cart.total.decimal
         shown: str = cart.total.format("en_GB")

@@ -446,18 +446,24 @@ class Contact(Model, kw_only=False, frozen=True):
 class Order(Model, kw_only=True, frozen=True):
     """A completed (or pending) order.
 
-    ``status`` is the server's string: values this version has never seen are kept as they are.
+    The docs promise an order only its ``id``, its items' ``tickets`` and its receipt lines;
+    one published version of the order pages has no ``status``. So ``status``, ``total``,
+    ``confirmation_number`` and ``created_at`` are ``None`` when the server leaves them out,
+    and a placed order always decodes. ``status`` is the server's string: values this version
+    has never seen are kept as they are.
 
     >>> order = Order(id="ord_1", status="CONFIRMED", total=Money(18500, "USD"))
     >>> order.status
     'CONFIRMED'
+    >>> Order(id="ord_2").total is None
+    True
     """
 
     id: str
-    status: str
+    status: str | None = None
     items: list[OrderItem] = []
     receipt_lines: list[ReceiptLine] = []
-    total: Money
+    total: Money | None = None
     confirmation_number: str | None = None
     contact: Contact | None = None
     total_taxes: Money | None = None

@@ -16,7 +16,7 @@ from ttg_async._core.checks import iso_date as _iso_date
 from ttg_async._core.config import NOT_GIVEN, NotGiven
 from ttg_async._core.errors import GoneError, NotFoundError, TTGError
 from ttg_async._core.options import CallOptions, call_options
-from ttg_async._core.pagination import Page, Paginator, next_offset, paginate
+from ttg_async._core.pagination import MAX_LIMIT, Page, Paginator, paginate
 from ttg_async._ttg.errors import ProviderCodeNotFoundError
 from ttg_async._ttg.models import (
     Cart,
@@ -52,6 +52,9 @@ _Items: TypeAlias = list[InventoryItem]
 _Codes: TypeAlias = list[str | None]
 
 _IDEMPOTENCY_KEY: Final = re.compile(r"idem_[a-zA-Z0-9]+")
+#: The page size asked for on the lists the guides call unpaginated (occurrences, inventory):
+#: the API's largest, so that a server which pages them still sends most lists in one answer.
+WHOLE_LIST_LIMIT: Final = MAX_LIMIT
 _MAX_PROVIDER_CODE: Final = 255
 _json: Final = msgspec.json.Encoder()
 
@@ -64,6 +67,20 @@ def check_provider_code(value: object, field: str = "provider_code") -> str:
     if len(value) > _MAX_PROVIDER_CODE:
         raise ValueError(f"{field}: must be at most {_MAX_PROVIDER_CODE} characters")
     return value
+
+
+def _json_object(value: object, field: str) -> dict[str, object]:
+    """A mapping with string keys that encodes as a JSON object, copied, or a ``TypeError``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{field}: must be a mapping (a JSON object), not {type(value).__name__}")
+    copied = dict(value)
+    try:
+        _json.encode(copied)
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise TypeError(f"{field}: must hold only JSON values ({exc})") from exc
+    if not all(isinstance(key, str) for key in copied):
+        raise TypeError(f"{field}: every key must be a str")
+    return copied
 
 
 def _one(type_: type[T], *, committed: str | None = None) -> DataReader[T]:
@@ -123,7 +140,7 @@ class _Resource:
     def _paginator(
         self,
         request_path: str,
-        type_: type[T],
+        decode: ListReader[T],
         *,
         query: dict[str, object],
         limit: int,
@@ -133,8 +150,6 @@ class _Resource:
         options: CallOptions | None,
         compact: Callable[[list[T]], object] | None = None,
     ) -> Paginator[T]:
-        decode = _many(type_)
-
         async def request(page_query: dict[str, object]) -> tuple[list[T], Pagination | None]:
             return await self._client._request(
                 "GET", request_path, decode, query=page_query, options=options
@@ -150,6 +165,31 @@ class _Resource:
             concurrency=concurrency,
             compact=compact,
         )
+
+    async def _whole_list(
+        self,
+        request_path: str,
+        decode: ListReader[T],
+        query: dict[str, object],
+        options: CallOptions | None,
+    ) -> list[T]:
+        """Every item of a list the guides call unpaginated and the reference pages.
+
+        ``limit`` and ``offset`` go with every request and every page the answer announces is
+        walked, one after the other, advancing by the ``limit`` the server reports; an answer
+        without ``pagination`` is the whole list.
+        """
+        walk = self._paginator(
+            request_path,
+            decode,
+            query=query,
+            limit=WHOLE_LIST_LIMIT,
+            offset=0,
+            max_items=None,
+            concurrency=1,
+            options=options,
+        )
+        return await walk.collect()
 
 
 class Locations(_Resource):
@@ -173,7 +213,7 @@ class Locations(_Resource):
         """
         return self._paginator(
             path("locations"),
-            Location,
+            _DECODE_LOCATIONS,
             query={},
             limit=limit,
             offset=offset,
@@ -206,7 +246,7 @@ class Events(_Resource):
         """
         return self._paginator(
             path("events"),
-            Event,
+            _DECODE_EVENTS,
             query={"locationId": check_id(location_id, "location_id")},
             limit=limit,
             offset=offset,
@@ -252,8 +292,8 @@ class Occurrences(_Resource):
     ) -> list[Occurrence]:
         """Every occurrence of an event (dates are inclusive and event-local).
 
-        The API sends them in one response; should a server paginate them anyway, the pages
-        are walked and joined.
+        The guides say the list comes in one answer, while the API reference pages it: the
+        call always sends ``limit`` and ``offset`` and walks every page it is told of.
 
         >>> on_sale = [o for o in await ttg.occurrences.list("1001") if o.from_price]
         """
@@ -265,27 +305,12 @@ class Occurrences(_Resource):
         if start and end and start > end:
             raise ValueError(f"end_date: {end} is before start_date {start}")
         query: dict[str, object] = {"quantity": quantity, "startDate": start, "endDate": end}
-        request_path = path("events", event, "occurrences")
-        options = call_options(extra_headers, timeout)
-        items, pagination = await self._client._request(
-            "GET", request_path, _DECODE_OCCURRENCES, query=query, options=options
+        return await self._whole_list(
+            path("events", event, "occurrences"),
+            _DECODE_OCCURRENCES,
+            query,
+            call_options(extra_headers, timeout),
         )
-        if pagination is None:
-            return items
-        following = next_offset(Page(items, pagination.limit, pagination.offset, pagination.total))
-        if following is None:
-            return items
-        rest = self._paginator(
-            request_path,
-            Occurrence,
-            query=query,
-            limit=pagination.limit,
-            offset=following,
-            max_items=None,
-            concurrency=1,
-            options=options,
-        )
-        return items + await rest.collect()
 
     async def get(
         self,
@@ -326,9 +351,11 @@ class Inventory(_Resource):
     ) -> list[InventoryItem]:
         """Purchasable items; ``provider_code`` selects a rate code's prices (case-sensitive).
 
-        >>> items = await ttg.inventory.list("1001", "50001", provider_code="campaign-may")
+        Like ``occurrences.list``, it sends ``limit`` and ``offset`` and walks every page the
+        answer announces, so a server that pages inventory loses no item. An unknown code
+        raises :class:`ProviderCodeNotFoundError`.
 
-        An unknown code raises :class:`ProviderCodeNotFoundError`.
+        >>> items = await ttg.inventory.list("1001", "50001", provider_code="campaign-may")
         """
         request_path = path(
             "events",
@@ -337,17 +364,12 @@ class Inventory(_Resource):
             check_id(occurrence_id, "occurrence_id"),
             "inventory-items",
         )
-        query = {}
+        query: dict[str, object] = {}
         if provider_code is not None:
             query["providerCode"] = check_provider_code(provider_code)
-        items, _ = await self._client._request(
-            "GET",
-            request_path,
-            _DECODE_INVENTORY,
-            query=query,
-            options=call_options(extra_headers, timeout),
+        return await self._whole_list(
+            request_path, _DECODE_INVENTORY, query, call_options(extra_headers, timeout)
         )
-        return items
 
     async def by_rate_codes(
         self,
@@ -500,6 +522,7 @@ class Orders(_Resource):
         expected_total: Money,
         contact: Contact,
         idempotency_key: str | None = None,
+        payment: Mapping[str, object] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | NotGiven = NOT_GIVEN,
     ) -> Order:
@@ -514,6 +537,10 @@ class Orders(_Resource):
         field. If even the promised fields (the ID, status or total) cannot be read, it raises
         :class:`CommittedWriteDecodeError` (never retried): fetch the order with
         ``orders.get(exc.resource_id)``, or call again with ``exc.idempotency_key``.
+
+        ``payment`` is a JSON object (a mapping), sent as the body's ``payment`` when given:
+        the API reference lists such an object for checkout without showing its shape, so it
+        goes as you pass it.
 
         >>> order = await ttg.orders.create(
         ...     cart.id, expected_total=cart.total, contact=Contact("Ann", "a@b.co", "+15550100")
@@ -535,7 +562,14 @@ class Orders(_Resource):
             raise ValueError("idempotency_key: must look like idem_<letters and digits>")
         else:
             key = idempotency_key
-        body = _json.encode({"cartId": cart, "expectedTotal": expected_total, "contact": contact})
+        checkout: dict[str, object] = {
+            "cartId": cart,
+            "expectedTotal": expected_total,
+            "contact": contact,
+        }
+        if payment is not None:
+            checkout["payment"] = _json_object(payment, "payment")
+        body = _json.encode(checkout)
         try:
             return await self._client._request(
                 "POST",
@@ -577,6 +611,8 @@ class Orders(_Resource):
         )
 
 
+_DECODE_LOCATIONS: Final = _many(Location)
+_DECODE_EVENTS: Final = _many(Event)
 _DECODE_EVENT: Final = _one(Event)
 _DECODE_OCCURRENCE: Final = _one(Occurrence)
 _DECODE_OCCURRENCES: Final = _many(Occurrence)

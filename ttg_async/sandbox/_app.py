@@ -75,6 +75,10 @@ _BAD_PLATFORM: Final = _static_error(
 )
 
 
+#: What the version of the order pages without ``status`` leaves out of an order.
+_NOT_PROMISED_ORDER_FIELDS: Final = ("status", "total", "confirmationNumber", "createdAt")
+
+
 def _json(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type=_JSON)
 
@@ -120,6 +124,8 @@ class App:
         latency: dict[str, float],
         paginate_occurrences: int,
         wire: WireLog | None = None,
+        paginate_lists: int = 0,
+        minimal_orders: bool = False,
     ) -> None:
         self.catalog = catalog
         self.pricing = pricing
@@ -128,6 +134,11 @@ class App:
         self.latency = latency
         # 0: occurrences come in one answer; otherwise the page size when no limit is sent.
         self.paginate_occurrences = paginate_occurrences
+        # The API reference's reading: occurrences and inventory take required limit and offset
+        # and come in pages of at most this many items (0: off).
+        self.paginate_lists = paginate_lists
+        # The order pages' version without status, total, confirmationNumber or createdAt.
+        self.minimal_orders = minimal_orders
         self.wire = WireLog() if wire is None else wire
 
     def make(self) -> web.Application:
@@ -319,6 +330,10 @@ class App:
             view = self.state.occurrence_view(retailer, occ, quantity)
             if view is not None:
                 out.append(view)
+        if self.paginate_lists:
+            limit, offset = self._required_paging(q)
+            encoded = [encode(view) for view in out[offset : offset + limit]]
+            return _json(_page(encoded, limit, offset, len(out)))
         if not self.paginate_occurrences:
             return _data(out)
         limit = _int_param(q, "limit", self.paginate_occurrences, 1, 1000)
@@ -326,6 +341,14 @@ class App:
         page = out[offset : offset + limit]
         pagination = {"limit": limit, "offset": offset, "total": len(out)}
         return _json(encode({"data": page, "pagination": pagination}))
+
+    def _required_paging(self, q: Any) -> tuple[int, int]:
+        """Required ``limit`` (capped at the page size) and ``offset``, as in the reference."""
+        for name in ("limit", "offset"):
+            if name not in q:
+                raise invalid(name, f"{name} is required.", "MISSING_PARAMETER")
+        limit = _int_param(q, "limit", 0, 1, 1000)
+        return min(limit, self.paginate_lists), _int_param(q, "offset", 0, 0)
 
     async def occurrence(self, request: web.Request) -> web.Response:
         occ = self._occurrence(request)
@@ -342,6 +365,10 @@ class App:
             rule = self.pricing.rule(name, occ.event, code)
             if rule is None:
                 raise not_found("providerCode", code, param="providerCode")
+        if self.paginate_lists:
+            limit, offset = self._required_paging(request.query)
+            items = self.state.inventory_items(retailer, occ, rule)
+            return _json(_page(items[offset : offset + limit], limit, offset, len(items)))
         return _json(self.state.inventory_body(retailer, occ, rule))
 
     # -- carts and orders ----------------------------------------------------------------
@@ -395,11 +422,16 @@ class App:
         record = request[WIRE_KEY]
         record.cart_id = cart_id
         contact = _contact(body.get("contact"))
+        payment = body.get("payment")
+        if payment is not None and not isinstance(payment, dict):
+            raise invalid("payment", "payment must be an object.")
         name = self._retailer(request)[0]
         expected_money = {"amount": amount, "currency": currency}
         order, created = self.state.checkout(name, key, cart_id, expected_money, contact)
         record.order_id, record.created = order.id, created
-        return _json(order.encoded, 201 if created else 200)
+        if created:
+            order.payment = payment
+        return _json(self._order_body(order.encoded), 201 if created else 200)
 
     async def get_order(self, request: web.Request) -> web.Response:
         order_id = request.match_info["orderId"]
@@ -408,7 +440,15 @@ class App:
         name = self._retailer(request)[0]
         if order is None or order.retailer != name or (cart_id and cart_id != order.cart_id):
             raise not_found("order", order_id)
-        return _json(order.encoded)
+        return _json(self._order_body(order.encoded))
+
+    def _order_body(self, encoded: bytes) -> bytes:
+        if not self.minimal_orders:
+            return encoded
+        body = decode(encoded)
+        for name in _NOT_PROMISED_ORDER_FIELDS:
+            body["data"].pop(name, None)
+        return encode(body)
 
 
 def _contact(raw: Any) -> dict[str, str]:

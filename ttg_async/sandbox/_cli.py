@@ -54,6 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="paginate the occurrences list (the docs say it is not)",
     )
     parser.add_argument(
+        "--paginate-lists",
+        type=int,
+        default=0,
+        metavar="N",
+        help="as the API reference has it: occurrences and inventory require limit and offset "
+        "and come N at most a page (default 0: off)",
+    )
+    parser.add_argument(
+        "--minimal-orders",
+        action="store_true",
+        help="send orders without status, total, confirmationNumber or createdAt",
+    )
+    parser.add_argument(
         "--start-date",
         type=dt.date.fromisoformat,
         default=None,
@@ -97,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         hold_seconds=args.hold_seconds,
         retailers=args.retailer,
         paginate_occurrences=args.paginate_occurrences,
+        paginate_lists=args.paginate_lists or False,
+        minimal_orders=args.minimal_orders,
         start_date=args.start_date,
         unknown_variant_type=args.unknown_variant_type,
     )

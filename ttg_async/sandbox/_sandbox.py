@@ -39,6 +39,15 @@ TEST_KEY: Final = "sk_test_sandbox"
 """A key to print in examples. Any ``sk_test_*`` key works."""
 
 
+def _page_size(name: str, value: object, when_true: int) -> int:
+    """A paging option: ``False`` (0, off), ``True`` (``when_true``) or a size from 1 to 1000."""
+    if isinstance(value, bool):
+        return when_true if value else 0
+    if isinstance(value, int) and 1 <= value <= 1000:
+        return value
+    raise ValueError(f"{name}: must be a bool or a page size from 1 to 1000, got {value!r}")
+
+
 def _check_route(route: str) -> str:
     if route != "*" and route not in ROUTES:
         raise ValueError(f"unknown route {route!r}; use '*' or one of sandbox.ROUTES")
@@ -53,7 +62,13 @@ class Sandbox:
     which ``X-TT-Retailer`` values are accepted; ``None`` accepts any. ``start_date`` anchors
     the schedule (default: today, UTC); pass a fixed date for fully reproducible dates.
     ``paginate_occurrences`` makes the occurrence list paginated (``True``: 50 a page unless
-    the client sends ``limit``; an int: that default page size). ``unprotected`` turns off the
+    the client sends ``limit``; an int: that default page size). ``paginate_lists`` follows
+    the API reference instead of the guides: occurrences and inventory require ``limit`` and
+    ``offset`` (a 400 names the one missing) and come in pages (``True``: as large as the
+    ``limit`` asked for; an int: at most that many items, whatever was asked, with the
+    ``limit`` in ``pagination`` saying so). ``minimal_orders`` sends orders as the version of
+    the order pages without ``status`` does: no ``status``, ``total``, ``confirmationNumber``
+    or ``createdAt``. ``unprotected`` turns off the
     guards that would hide a client's retry bugs (see :attr:`unprotected`).
     ``unknown_variant_type`` sends the extras of every occurrence (drinks, parking) with that
     ``_type`` instead of ``Extra``: a variant type clients do not know yet, as the docs warn
@@ -78,6 +93,8 @@ class Sandbox:
         hold_seconds: float = 600.0,
         retailers: Mapping[str, RetailerConfig] | Iterable[str] | None = None,
         paginate_occurrences: bool | int = False,
+        paginate_lists: bool | int = False,
+        minimal_orders: bool = False,
         start_date: dt.date | None = None,
         unknown_variant_type: str | None = None,
         unprotected: bool = False,
@@ -100,6 +117,9 @@ class Sandbox:
                 "paginate_occurrences: must be a bool or a page size from 1 to 1000, "
                 f"got {paginate_occurrences!r}"
             )
+        list_cap = _page_size("paginate_lists", paginate_lists, 1000)
+        if not isinstance(minimal_orders, bool):
+            raise TypeError(f"minimal_orders: must be a bool, not {type(minimal_orders).__name__}")
         if retailers is not None and not isinstance(retailers, Mapping):
             retailers = {name: RetailerConfig() for name in retailers}
         self.seed = seed
@@ -122,6 +142,8 @@ class Sandbox:
             self._latency,
             page_size,
             self._wire,
+            paginate_lists=list_cap,
+            minimal_orders=minimal_orders,
         )
         self.base_url: str | None = None
         """Set while :meth:`serve` is running, e.g. ``"http://127.0.0.1:54321"``."""
@@ -378,6 +400,16 @@ class Sandbox:
     def attempts(self, request_id: str) -> int:
         """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""
         return self._state.counters.attempts.get(request_id, 0)
+
+    def order_payment(self, order_id: str) -> dict[str, object] | None:
+        """The ``payment`` object the checkout that placed ``order_id`` sent, or ``None``.
+
+        >>> sb = Sandbox()
+        >>> sb.order_payment("ord_000001") is None
+        True
+        """
+        order = self._state.orders.get(order_id)
+        return None if order is None else order.payment
 
     def wire_log(self, route: str | None = None) -> list[WireRecord]:
         """Every request since the last :meth:`reset_counters`, oldest first, as sent.

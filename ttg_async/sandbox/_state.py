@@ -55,6 +55,7 @@ class Order:
     retailer: str
     cart_id: str
     encoded: bytes
+    payment: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -157,6 +158,16 @@ class State:
             if avail > 0:  # sold or held items are not offered
                 chunks.append(b"%b%d%b" % (head, avail, tail))
         return _list_body(chunks)
+
+    def inventory_items(
+        self, retailer: RetailerConfig, occ: Occurrence, rule: RateRule | None
+    ) -> list[bytes]:
+        """Every offered item of the inventory list, each encoded, for the paged answer."""
+        return [
+            b"%b%d%b" % (head, avail, tail)
+            for it, head, tail in self._inventory_parts(retailer, occ, rule)
+            if (avail := self.available(occ.id, it)) > 0
+        ]
 
     def _inventory_parts(
         self, retailer: RetailerConfig, occ: Occurrence, rule: RateRule | None
