@@ -282,6 +282,42 @@ def test_backoff_is_full_jitter_under_a_capped_exponential(n: int) -> None:
     assert max(waits) > cap * 3 / 4
 
 
+async def test_the_retry_loop_waits_longer_after_each_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The loop asks for step ``n`` on its ``n``-th retry: the caps double from call to call.
+
+    Full jitter makes one wait random, so the test makes 30 calls of 3 failures each against
+    the sandbox and looks at the largest wait seen at each step: with steps of 1, 2 and 4 ms
+    the third retry's largest wait is above the first step's cap unless every one of 30 draws
+    fell in its lowest quarter (a chance of 4**-30).
+    """
+    from ttg_async import TTGClient
+    from ttg_async.sandbox import Sandbox
+
+    route = "GET /api/v3/locations"
+    policy = RetryPolicy(max_attempts=4, backoff_base=0.001, backoff_max=1.0)
+    sandbox = Sandbox()
+    waits: dict[int, list[float]] = {1: [], 2: [], 3: []}
+    async with (
+        sandbox.serve() as url,
+        TTGClient("sk_test_backoff0000000000", "r", base_url=url, retry=policy) as ttg,
+    ):
+        with caplog.at_level(logging.DEBUG, logger="ttg_async"):
+            for _ in range(30):
+                sandbox.inject(route, "status", times=3, status=503)
+                await ttg.locations.list().collect()
+    for record in caplog.records:
+        wait = getattr(record, "wait", None)
+        if wait is not None:
+            waits[record.attempt].append(wait)  # type: ignore[attr-defined]
+    assert [len(w) for w in waits.values()] == [30, 30, 30]
+    for attempt, cap in ((1, 0.001), (2, 0.002), (3, 0.004)):
+        assert max(waits[attempt]) <= cap
+    assert max(waits[3]) > 0.001  # the third retry's step is not the first one's
+    assert max(waits[2]) > 0.0005
+
+
 def test_backoff_cap_holds_and_zero_base_means_no_wait() -> None:
     assert all(backoff_wait(RetryPolicy(backoff_max=2.0), 30) <= 2.0 for _ in range(50))
     assert backoff_wait(RetryPolicy(backoff_base=0), 10) == 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ttg_async import (
+    AssignedSeat,
     Category,
     InventoryItem,
     Money,
@@ -117,3 +118,43 @@ def test_bad_input_is_refused_with_the_field_named() -> None:
         compare_tiers([])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"tiers\['x'\]"):
         compare_tiers({"x": "not items"})  # type: ignore[dict-item]
+
+
+def _seat(item_id: str, amount: int, currency: str = "GBP") -> InventoryItem:
+    return InventoryItem(
+        id=item_id,
+        inventory_variant=AssignedSeat(
+            id="Stalls-A-1", name="Stalls A 1", section="Stalls", row="A", seat="1"
+        ),
+        quantity_available=1,
+        price_options=[
+            PriceOption(
+                id=f"{item_id}-o", category=Category("Adult"), sell_price=Money(amount, currency)
+            )
+        ],
+    )
+
+
+def test_prices_in_different_currencies_are_never_compared() -> None:
+    """100 JPY is not cheaper than 90 GBP: the comparison refuses instead of guessing."""
+    comparison = compare_tiers({None: [_seat("a", 9000, "GBP")], "yen": [_seat("b", 100, "JPY")]})
+    for ask in (comparison.cheapest, lambda: comparison.cheapest_for("Stalls-A-1")):
+        with pytest.raises(ValueError, match="currency"):
+            ask()
+    (row,) = comparison.rows
+    with pytest.raises(ValueError, match="currency"):
+        row.cheapest()
+
+
+@pytest.mark.parametrize("codes", [(None, "A", "B"), ("B", None, "A"), ("A", "B", None)])
+def test_a_tie_goes_to_the_code_given_first(codes: tuple[str | None, ...]) -> None:
+    tiers = {code: [_seat(f"item-{code}", 5000)] for code in codes}
+    comparison = compare_tiers(tiers)
+    for best in (
+        comparison.cheapest(),
+        comparison.cheapest_for("Stalls-A-1"),
+        comparison.rows[0].cheapest(),
+    ):
+        assert best is not None
+        assert best.rate_code == codes[0]
+        assert best.item_id == f"item-{codes[0]}"

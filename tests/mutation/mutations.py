@@ -16,6 +16,7 @@ PAGINATION = "ttg_async/_core/pagination.py"
 RESOURCES = "ttg_async/_ttg/resources.py"
 DECODING = "ttg_async/_core/decoding.py"
 MODELS = "ttg_async/_ttg/models.py"
+TIERS = "ttg_async/_ttg/tiers.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -25,6 +26,7 @@ RETRY_TESTS = "tests/test_retry.py"
 PAGINATION_TESTS = "tests/test_pagination.py"
 DECODING_TESTS = "tests/test_decoding.py"
 VERSIONS = "tests/test_versions.py"
+TIERS_TESTS = "tests/test_tiers.py"
 
 
 @dataclass(frozen=True)
@@ -377,5 +379,30 @@ MUTATIONS: tuple[Mutation, ...] = (
         '            _json_object(payment, "payment")\n',
         "orders.create checks payment but never sends it",
         (VERSIONS,),
+    ),
+    # -- issue 19: bugs nobody planted (backoff, tiers) ----------------------------------
+    Mutation(
+        "backoff-never-grows",
+        RETRY,
+        "            wait = retry_wait(policy, made - 1, last)\n",
+        "            wait = retry_wait(policy, 0, last)\n",
+        "every retry waits the first step's time: the backoff never grows",
+        (RETRY_TESTS,),
+    ),
+    Mutation(
+        "tiers-compare-across-currencies",
+        TIERS,
+        "    if len(currencies) > 1:\n",
+        "    if not currencies:\n",
+        "the cheapest tier is picked by amount across different currencies",
+        (TIERS_TESTS,),
+    ),
+    Mutation(
+        "tiers-tie-goes-to-the-last",
+        TIERS,
+        "    return min(prices, key=lambda price: price.sell_price.amount)\n",
+        "    return min(reversed(prices), key=lambda price: price.sell_price.amount)\n",
+        "when two tiers tie for cheapest, the later one is returned",
+        (TIERS_TESTS,),
     ),
 )
