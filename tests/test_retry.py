@@ -29,6 +29,7 @@ from ttg_async import (
     TTGError,
 )
 from ttg_async._core.retry import (
+    MIN_RETRY_BUDGET,
     GateClosedError,
     RateLimitGate,
     RetryPolicy,
@@ -470,23 +471,55 @@ async def test_post_carts_retries_a_refused_connection() -> None:
 
 
 async def test_deadline_bounds_the_whole_call() -> None:
+    """Each attempt gets ``min(timeout, what is left)``, and none is started with too little.
+
+    Judged on the decisions (each budget against the time left when it began), not on how
+    fast the machine ran: any load only moves where the call stops.
+    """
     loop = asyncio.get_running_loop()
-    budgets: list[float] = []
+    seen: list[tuple[float, float]] = []  # (budget, time left when the attempt began)
+    deadline = 0.28
 
     async def slow(budget: float) -> str:
-        budgets.append(budget)
+        seen.append((budget, deadline - (loop.time() - start)))
         await asyncio.sleep(budget)  # the transport would time out after `budget`
         raise APITimeoutError("attempt timed out")
 
-    policy = RetryPolicy(max_attempts=10, backoff_base=0, deadline=0.25)
+    policy = RetryPolicy(max_attempts=10, backoff_base=0, deadline=deadline)
     start = loop.time()
     with pytest.raises(APITimeoutError) as info:
         await run(slow, policy=policy, timeout=0.1)
     elapsed = loop.time() - start
-    assert elapsed < 0.25 + 0.3  # generous for a busy machine; the budgets below are exact
-    assert budgets[0] == 0.1
-    assert budgets[-1] < 0.1  # the last attempt got only what was left
-    assert info.value.attempts == len(budgets) >= 2
+    assert elapsed < deadline + 0.3  # generous for a busy machine; the budgets below are exact
+    assert seen[0][0] == 0.1
+    for budget, left in seen:
+        # Never more than the timeout, nor (but for the µs the loop took) than what was left.
+        assert budget <= min(0.1, left + 0.02)
+        assert budget >= min(0.1, left)
+    assert all(budget >= MIN_RETRY_BUDGET for budget, _ in seen[1:])
+    assert info.value.attempts == len(seen) >= 2
+
+
+async def test_no_retry_is_started_with_too_little_of_the_deadline_left() -> None:
+    """An attempt that fails with 10 ms of a 0.3 s deadline left is the last one.
+
+    A late timer only leaves less time, so the outcome does not depend on the machine.
+    """
+    loop = asyncio.get_running_loop()
+    budgets: list[float] = []
+
+    async def fails_late(budget: float) -> str:
+        budgets.append(budget)
+        await asyncio.sleep(0.29)
+        raise APIConnectionError("refused", request_sent=False)
+
+    start = loop.time()
+    with pytest.raises(APIConnectionError) as info:
+        await run(fails_late, policy=RetryPolicy(backoff_base=0, deadline=0.3), timeout=5.0)
+    assert loop.time() - start >= 0.29
+    assert info.value.attempts == 1
+    assert budgets == [pytest.approx(0.3, abs=0.02)]
+    assert MIN_RETRY_BUDGET > 0.01
 
 
 async def test_a_wait_that_would_cross_the_deadline_gives_up_now() -> None:

@@ -405,4 +405,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "when two tiers tie for cheapest, the later one is returned",
         (TIERS_TESTS,),
     ),
+    Mutation(
+        "retry-with-any-deadline-left",
+        RETRY,
+        "            and remaining < min(MIN_RETRY_BUDGET, timeout)\n",
+        "            and remaining < 0 * min(MIN_RETRY_BUDGET, timeout)\n",
+        "a retry is started with a few milliseconds of the deadline left",
+        (RETRY_TESTS, TIMEOUTS),
+    ),
 )

@@ -65,6 +65,11 @@ _IDEMPOTENT_METHODS = _SAFE_METHODS | {"PUT", "DELETE"}
 # The server's answer to these cannot change by asking again. 409 above all: a
 # TOTAL_PRICE_MISMATCH must reach the caller at once, so a human can confirm the new price.
 _NEVER_STATUSES = frozenset({400, 401, 403, 404, 409, 410})
+
+#: The least of a deadline a retry is started with (or the per-attempt timeout, if smaller).
+#: A retry started with a few milliseconds left can only time out: it would add one more
+#: request to the server's load and nothing to the caller's chances.
+MIN_RETRY_BUDGET = 0.05
 _NEVER_CLASSES: tuple[type[APIError], ...] = (
     InvalidRequestError,
     AuthenticationError,
@@ -525,6 +530,12 @@ async def run_with_retries(
             await asyncio.sleep(wait)
 
         remaining = left()
+        if (
+            remaining is not None
+            and last is not None
+            and remaining < min(MIN_RETRY_BUDGET, timeout)
+        ):
+            raise stop(f"{max(0.0, remaining):.3f} s of the deadline left, too little to retry")
         if remaining is not None and remaining <= 0:
             if last is not None:
                 raise stop("deadline ran out")
@@ -589,6 +600,7 @@ async def run_with_retries(
                     "attempt": made,
                     "wait": None,
                     "reason": "attempt",
+                    "budget": budget,
                 },
             )
         try:
