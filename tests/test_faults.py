@@ -611,6 +611,20 @@ def check_error(exc: TTGError, fault: CommitFault) -> None:
     assert exc.outcome_unknown, repr(exc)
 
 
+def check_attempts(exc: TTGError, policy: str) -> None:
+    """Every attempt was made, or, under a deadline, as many as it left time for.
+
+    A machine busy enough to stall the event loop can spend the deadline before the last
+    attempt (no retry starts with less than ``MIN_RETRY_BUDGET`` left): fewer attempts, never
+    more. Without a deadline the count is exact. This was the row's one load-dependent
+    assertion; the books (one order per cart and per key) never depend on load.
+    """
+    if policy == "deadline":
+        assert 1 <= exc.attempts <= WRITE_ATTEMPTS, exc.attempts
+    else:
+        assert exc.attempts == WRITE_ATTEMPTS, exc.attempts
+
+
 @pytest.mark.parametrize("policy", ["deadline", "no deadline"])
 @pytest.mark.parametrize("fault_name", list(COMMIT_FAULTS))
 @pytest.mark.parametrize("write", list(WRITES))
@@ -668,9 +682,10 @@ async def test_every_write_meets_every_post_commit_fault(
             if flow.error is not None:
                 check_error(flow.error, fault)
                 assert flow.error.idempotency_key == key
-                assert flow.error.attempts == WRITE_ATTEMPTS
+                check_attempts(flow.error, policy)
                 hit = arrivals[flow.error.request_id]
-                assert len(hit) == WRITE_ATTEMPTS  # one X-Request-ID for every attempt
+                # One X-Request-ID for every attempt, each one hit by the fault.
+                assert len(hit) == flow.error.attempts
                 assert all(r.fault == fault.kind for r in hit)
         # Enough lost answers that the caller's resolve path ran many times.
         assert len(failed) >= 4, len(failed)
@@ -681,7 +696,7 @@ async def test_every_write_meets_every_post_commit_fault(
             assert sum(r.released for r in sent) == 1, sent  # released, and only once
             if flow.error is not None:
                 check_error(flow.error, fault)
-                assert flow.error.attempts == WRITE_ATTEMPTS
+                check_attempts(flow.error, policy)
                 assert flow.resolved == "deleted"
 
     late = [took for took in timed.late if took > timed.deadline + SLACK + lag.worst]
