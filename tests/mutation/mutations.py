@@ -17,6 +17,8 @@ RESOURCES = "ttg_async/_ttg/resources.py"
 DECODING = "ttg_async/_core/decoding.py"
 MODELS = "ttg_async/_ttg/models.py"
 TIERS = "ttg_async/_ttg/tiers.py"
+AUTH = "ttg_async/buyback/_auth.py"
+BUYBACK_CLIENT = "ttg_async/buyback/_client.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -27,6 +29,7 @@ PAGINATION_TESTS = "tests/test_pagination.py"
 DECODING_TESTS = "tests/test_decoding.py"
 VERSIONS = "tests/test_versions.py"
 TIERS_TESTS = "tests/test_tiers.py"
+TOKENS = "tests/buyback/test_buyback_token_lifecycle.py"
 
 
 @dataclass(frozen=True)
@@ -412,5 +415,49 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            and remaining < 0 * min(MIN_RETRY_BUDGET, timeout)\n",
         "a retry is started with a few milliseconds of the deadline left",
         (RETRY_TESTS, TIMEOUTS),
+    ),
+    # -- issue 19: the Buyback token's life ---------------------------------------------
+    Mutation(
+        "token-lifetime-from-arrival",
+        AUTH,
+        "        sent_at = loop.time()\n        self.requests += 1\n"
+        "        try:\n            token, server_now = await fetch()\n",
+        "        self.requests += 1\n"
+        "        try:\n            token, server_now = await fetch()\n"
+        "            sent_at = loop.time()\n",
+        "a token's lifetime is counted from its answer, not its request: kept past its end",
+        (TOKENS,),
+    ),
+    Mutation(
+        "refused-token-kept",
+        AUTH,
+        "            self._current = None  # never hand the refused token out again\n",
+        "            pass\n",
+        "a token the server refused stays current and is sent again by the next call",
+        (TOKENS,),
+    ),
+    Mutation(
+        "token-flight-unshielded",
+        AUTH,
+        "        cached = await asyncio.shield(flight)\n",
+        "        cached = await flight\n",
+        "the first waiter's cancellation cancels the token request every other caller awaits",
+        (TOKENS,),
+    ),
+    Mutation(
+        "token-failure-outcome-unknown",
+        BUYBACK_CLIENT,
+        "            exc.outcome_unknown = False\n            raise\n",
+        "            raise\n",
+        "a call whose token request failed is marked outcome_unknown, though it was never sent",
+        (TOKENS,),
+    ),
+    Mutation(
+        "deadline-skips-token-request",
+        BUYBACK_CLIENT,
+        "            return await self._fetch_token(remaining_policy())\n",
+        "            return await self._fetch_token(dataclasses.replace(policy, deadline=None))\n",
+        "a call's deadline does not cover its token request: a hanging endpoint holds it",
+        (TOKENS,),
     ),
 )
