@@ -353,9 +353,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "whole-lists-first-request-unpaged",
         RESOURCES,
-        "            concurrency=concurrency,\n            compact=compact,\n        )\n",
-        "            concurrency=concurrency,\n            compact=compact,\n"
-        "            first_page_plain=True,\n        )\n",
+        '        first = {**query, "limit": WHOLE_LIST_LIMIT, "offset": 0}\n',
+        "        first = dict(query)\n",
         "the first request of a list goes without limit/offset, as the guides' reading had it",
         (VERSIONS,),
     ),

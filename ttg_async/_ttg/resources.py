@@ -16,7 +16,7 @@ from ttg_async._core.checks import iso_date as _iso_date
 from ttg_async._core.config import NOT_GIVEN, NotGiven
 from ttg_async._core.errors import GoneError, NotFoundError, TTGError
 from ttg_async._core.options import CallOptions, call_options
-from ttg_async._core.pagination import MAX_LIMIT, Page, Paginator, paginate
+from ttg_async._core.pagination import MAX_LIMIT, Page, Paginator, next_offset, paginate
 from ttg_async._ttg.errors import ProviderCodeNotFoundError
 from ttg_async._ttg.models import (
     Cart,
@@ -177,19 +177,27 @@ class _Resource:
 
         ``limit`` and ``offset`` go with every request and every page the answer announces is
         walked, one after the other, advancing by the ``limit`` the server reports; an answer
-        without ``pagination`` is the whole list.
+        without ``pagination`` is the whole list. The first page is asked for directly, as
+        most lists fit in it: the paginator joins only when a second page is announced.
         """
-        walk = self._paginator(
+        first = {**query, "limit": WHOLE_LIST_LIMIT, "offset": 0}
+        answer = await self._client._request(
+            "GET", request_path, decode, query=first, options=options
+        )
+        following = next_offset(_ttg_page(answer, WHOLE_LIST_LIMIT, 0))
+        if following is None:
+            return answer[0]
+        rest = self._paginator(
             request_path,
             decode,
             query=query,
             limit=WHOLE_LIST_LIMIT,
-            offset=0,
+            offset=following,
             max_items=None,
             concurrency=1,
             options=options,
         )
-        return await walk.collect()
+        return answer[0] + await rest.collect()
 
 
 class Locations(_Resource):
