@@ -8,18 +8,23 @@ injection is the TTG sandbox's own (``ttg_async.sandbox._faults``), imported, no
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import msgspec
-from aiohttp import web
+from aiohttp import BodyPartReader, hdrs, web
 
 from ttg_async.buyback.sandbox._catalog import Catalog, Event
 from ttg_async.buyback.sandbox._state import (
     DELIVERY_TYPES,
+    BodyRecord,
+    Part,
     Partner,
+    QuoteRecord,
     State,
     iso,
     order_wire,
@@ -39,6 +44,41 @@ _JSON: Final = "application/json"
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PARTNER_KEY: Final = web.RequestKey("tbb_partner", Partner)
 REQUEST_ID_KEY: Final = web.RequestKey("tbb_request_id", str)
+RECORD_KEY: Final = web.RequestKey("tbb_record", BodyRecord)
+_MULTIPART: Final = "multipart/form-data"
+#: The largest JSON body the sandbox reads; a bigger one gets 413.
+MAX_JSON_BYTES: Final = 1024 * 1024
+#: The largest ticket PDF of a payout order ("at most 10 MB", read as 10 MiB).
+MAX_PDF_BYTES: Final = 10 * 1024 * 1024
+#: A whole multipart order: the PDF plus room for the other parts and the part headers.
+MAX_FORM_BYTES: Final = MAX_PDF_BYTES + 64 * 1024
+#: The in-hand date of a not-ready order comes at least this many days before the event.
+IN_HAND_LEAD_DAYS: Final = 2
+_USER_METADATA: Final = ("first_name", "last_name", "email", "phone_number")
+_QUOTE_TEXTS: Final = (
+    "section_name_display",
+    "row_name_display",
+    "seat_start",
+    "seat_end",
+    "restriction_detail",
+)
+_QUOTE_FLAGS: Final = ("general_admission", "is_view_restricted")
+# The payout version's section descriptions; the others have none (null on the wire).
+_SECTION_DESC: Final = {
+    "Floor A": "Standing room in front of the stage",
+    "Club & Suites": "Padded seats with access to the club lounge",
+    "Box #5": "A private box",
+}
+_GA_SECTIONS: Final = frozenset({"Floor A"})
+# The envelope's codes for the refusals aiohttp or the body readers raise as HTTP errors.
+_HTTP_CODES: Final = {
+    400: "VALIDATION_ERROR",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+log: Final = logging.getLogger("ttg_async.buyback.sandbox")
 _PRINTABLE_RE: Final = re.compile(r"^[\x21-\x7e]{1,200}$")
 MAX_QUANTITY: Final = 8
 
@@ -92,7 +132,9 @@ class App:
         self.options = options
 
     def make(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
+        # aiohttp's own limit only backs ours up: JSON bodies stop at MAX_JSON_BYTES (413 in
+        # the envelope), multipart orders at MAX_FORM_BYTES.
+        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_FORM_BYTES)
         r = app.router
         ev = PREFIX + "/v1/events/{event_id}"
         r.add_post(PREFIX + "/v1/auth/token", self.token)
@@ -144,21 +186,67 @@ class App:
         if fault is not None and kind in ("status", "html_502"):
             return self._fault_response(request, fault)
 
-        resp: web.StreamResponse
-        try:
-            if resource is None:
-                raise BuybackApiError(404, "NOT_FOUND", f"No route {request.path}.")
-            if route != "POST /v1/auth/token":
-                request[PARTNER_KEY] = self._authenticate(request)
-            resp = await handler(request)
-        except BuybackApiError as err:
-            resp = self._error(request, err)
+        record = counters.record(route, sent, request.headers.get(hdrs.CONTENT_TYPE))
+        request[RECORD_KEY] = record
+        resp = await self._handle(request, handler, route)
+        record.status = resp.status
         resp.headers["X-Request-ID"] = request_id
         if fault is None or kind not in AFTER_COMMIT:
             return resp
         return await strike_after(
             request, resp, fault, request_id, lambda: self._fault_response(request, fault)
         )
+
+    async def _handle(self, request: web.Request, handler: Handler, route: str) -> web.Response:
+        """Run the handler; every refusal, and any failure, is answered in the envelope."""
+        try:
+            if route == "unmatched":
+                raise self._no_route(request)
+            if route != "POST /v1/auth/token":
+                request[PARTNER_KEY] = self._authenticate(request)
+            if request.method == "POST":
+                self._check_content_type(request, route)
+            resp = await handler(request)
+            assert isinstance(resp, web.Response)
+            return resp
+        except BuybackApiError as err:
+            return self._error(request, err)
+        except web.HTTPException as exc:
+            # aiohttp's own refusals (a body over client_max_size): the envelope, not text.
+            code = _HTTP_CODES.get(exc.status, "HTTP_ERROR")
+            return self._error(request, BuybackApiError(exc.status, code, exc.reason))
+        except Exception:
+            log.exception("the Buyback sandbox failed on %s %s", request.method, request.path)
+            failure = BuybackApiError(500, "INTERNAL_ERROR", "The sandbox failed; this is a bug.")
+            return self._error(request, failure)
+
+    @staticmethod
+    def _no_route(request: web.Request) -> BuybackApiError:
+        exc = getattr(request.match_info, "http_exception", None)
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            allowed = ", ".join(sorted(exc.allowed_methods))
+            return BuybackApiError(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed on {request.path}; use {allowed}.",
+                {"allowed": sorted(exc.allowed_methods)},
+                {"Allow": allowed},
+            )
+        return BuybackApiError(404, "NOT_FOUND", f"No route {request.path}.")
+
+    def _check_content_type(self, request: web.Request, route: str) -> None:
+        """JSON for every POST, except a payout version's order: multipart/form-data."""
+        wanted = _JSON
+        if route == "POST /v1/orders" and self.state.docs_version == "payout":
+            wanted = _MULTIPART
+        if request.content_type != wanted:
+            sent = request.headers.get(hdrs.CONTENT_TYPE) or "none"
+            raise BuybackApiError(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"This endpoint takes {wanted}, not {sent}.",
+                {"expected": wanted},
+            )
 
     def _fault_response(self, request: web.Request, fault: Fault) -> web.Response:
         if fault.kind in ("html_502", "html_502_after_commit"):
@@ -190,13 +278,60 @@ class App:
         return partner
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        if (request.content_length or 0) > MAX_JSON_BYTES:
+            raise _too_large(MAX_JSON_BYTES)
+        raw = await request.read()
+        if len(raw) > MAX_JSON_BYTES:
+            raise _too_large(MAX_JSON_BYTES)
         try:
-            body = msgspec.json.decode(await request.read())
+            body = msgspec.json.decode(raw)
         except msgspec.DecodeError:
             raise _validation("body", "The request body is not valid JSON.") from None
+        except RecursionError:
+            raise _validation("body", "The request body is nested too deeply.") from None
         if not isinstance(body, dict):
             raise _validation("body", "The request body must be a JSON object.")
+        request[RECORD_KEY].json = body
         return body
+
+    async def _form(self, request: web.Request) -> dict[str, tuple[Part, bytes]]:
+        """A multipart body's parts by name (the first of each name), recorded as read."""
+        if (request.content_length or 0) > MAX_FORM_BYTES:
+            raise _too_large(MAX_FORM_BYTES)
+        parts: list[Part] = []
+        request[RECORD_KEY].parts = parts
+        found: dict[str, tuple[Part, bytes]] = {}
+        total = 0
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise _validation("body", "Nested multipart bodies are not accepted.")
+                data = bytearray()
+                while chunk := await part.read_chunk():
+                    data += chunk
+                    total += len(chunk)
+                    if total > MAX_FORM_BYTES:
+                        raise _too_large(MAX_FORM_BYTES)
+                text = None
+                if part.filename is None:
+                    text = bytes(data).decode("utf-8", errors="replace")
+                seen = Part(
+                    part.name,
+                    part.headers.get(hdrs.CONTENT_TYPE),
+                    part.filename,
+                    len(data),
+                    text,
+                )
+                parts.append(seen)
+                if part.name is not None and part.name not in found:
+                    found[part.name] = (seen, bytes(data))
+        except (BuybackApiError, web.HTTPException):
+            raise
+        except (ValueError, AssertionError, RuntimeError):
+            # aiohttp's reader refuses a malformed body this way (a missing boundary, ...).
+            raise _validation("body", "The request body is not a valid multipart form.") from None
+        return found
 
     # -- auth ----------------------------------------------------------------------------
     async def token(self, request: web.Request) -> web.Response:
@@ -273,11 +408,35 @@ class App:
 
     async def sections(self, request: web.Request) -> web.Response:
         event = self._event(request)
-        data = [
-            {"section_id": s.section_id, "section_name": s.name, "section_name_display": s.display}
-            for s in event.sections
-        ]
-        return self._ok(request, data)
+        size = int(self.options.get("section_page_size", 100))
+        limit = min(int_param(request.query, "limit", size, 1, 100, _validation), size)
+        offset = int_param(request.query, "offset", 0, 0, None, _validation)
+        page = event.sections[offset : offset + limit]
+        partner = request[PARTNER_KEY]
+        data: list[dict[str, Any]] = []
+        for section in page:
+            if self.state.docs_version == "payout":
+                data.append(
+                    {
+                        "section_name": section.name,
+                        "section_name_display": section.display,
+                        "section_desc": _SECTION_DESC.get(section.name),
+                        "is_ga": section.name in _GA_SECTIONS,
+                        "has_quote": self.state.has_quote(partner, event, section),
+                    }
+                )
+            else:
+                data.append(
+                    {
+                        "section_id": section.section_id,
+                        "section_name": section.name,
+                        "section_name_display": section.display,
+                    }
+                )
+        total = len(event.sections)
+        has_more = offset + len(page) < total
+        pagination = {"total": total, "limit": limit, "offset": offset, "has_more": has_more}
+        return self._ok(request, data, pagination=pagination)
 
     async def rows(self, request: web.Request) -> web.Response:
         event = self._event(request)
@@ -292,10 +451,15 @@ class App:
         return self._ok(request, data)
 
     # -- quotes and orders ---------------------------------------------------------------
-    @staticmethod
-    def _payer(request: web.Request) -> Partner:
+    def _payer(self, request: web.Request) -> Partner:
         partner = request[PARTNER_KEY]
         if not partner.payment_configured:
+            if self.state.docs_version == "payout":
+                raise BuybackApiError(
+                    403,
+                    "PAYOUT_METHOD_NOT_CONFIGURED",
+                    "Configure a payout method before creating quotes or orders.",
+                )
             raise BuybackApiError(
                 403,
                 "PAYMENT_NOT_CONFIGURED",
@@ -324,18 +488,18 @@ class App:
             raise _not_found("section", section_name)
         if row is not None and row not in section.rows:
             raise _not_found("row", row)
-        quote = self.state.create_quote(partner, event, section, row, quantity)
+        # The seed version documents none of these, so there a server ignores them.
+        extras = _quote_extras(body) if self.state.docs_version == "payout" else {}
+        quote = self.state.create_quote(partner, event, section, row, quantity, extras)
         return self._ok(request, quote_wire(quote, self.state.now()), 201)
 
     async def create_order(self, request: web.Request) -> web.Response:
         partner = self._payer(request)
+        if self.state.docs_version == "payout":
+            return await self._multipart_order(request, partner)
         body = await self._body(request)
         quote_id = _text(body, "quote_id")
-        delivery_type = body.get("delivery_type")
-        if delivery_type not in DELIVERY_TYPES:
-            raise _validation(
-                "delivery_type", f"delivery_type must be one of {', '.join(DELIVERY_TYPES)}."
-            )
+        delivery_type = _delivery_type(body.get("delivery_type"))
         raw_deadline = _text(body, "delivery_deadline")
         try:
             deadline = dt.datetime.fromisoformat(raw_deadline)
@@ -343,10 +507,74 @@ class App:
             raise _validation("delivery_deadline", "delivery_deadline must be ISO 8601.") from None
         if deadline.tzinfo is None or deadline.utcoffset() != dt.timedelta(0):
             raise _validation("delivery_deadline", "delivery_deadline must be in UTC.")
+        quote = self._orderable_quote(partner, quote_id)
+        if deadline >= quote.event.starts_at:
+            raise _validation("delivery_deadline", "delivery_deadline must be before the event.")
+        if deadline.timestamp() <= self.state.now():
+            raise _validation("delivery_deadline", "delivery_deadline must be in the future.")
+        order = self.state.create_order(
+            partner,
+            quote,
+            delivery_type,
+            delivery_deadline=deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        return self._ok(request, order_wire(order), 201)
+
+    async def _multipart_order(self, request: web.Request, partner: Partner) -> web.Response:
+        """The payout version's order: multipart/form-data, with a PDF for pdf delivery."""
+        form = await self._form(request)
+
+        def text(name: str) -> str | None:
+            found = form.get(name)
+            if found is None:
+                return None
+            if found[0].filename is not None:
+                raise _validation(name, f"{name} must be a plain form field, not a file.")
+            return found[0].text
+
+        quote_id = text("quote_id")
+        if not quote_id or not quote_id.strip():
+            raise _validation("quote_id", "quote_id must be a non-empty string.")
+        delivery_type = _delivery_type(text("delivery_type"))
+        ready_text = text("is_ready_to_deliver")
+        if ready_text not in ("true", "false"):
+            raise _validation("is_ready_to_deliver", "is_ready_to_deliver must be true or false.")
+        ready = ready_text == "true"
+        in_hand_text = text("in_hand_date")
+        in_hand = None
+        if in_hand_text is not None:
+            in_hand = _iso_day(in_hand_text, "in_hand_date")
+        elif not ready:
+            raise _validation("in_hand_date", "in_hand_date is required when not ready to deliver.")
+        file = form.get("file")
+        if delivery_type == "pdf":
+            if file is None:
+                raise _validation("file", "file (the ticket PDF) is required for pdf delivery.")
+            _check_pdf(*file)
+        elif file is not None:
+            raise _validation("file", "Only pdf delivery takes a file.")
+        quote = self._orderable_quote(partner, quote_id)
+        if in_hand is not None:
+            latest = quote.event.local_start.date() - dt.timedelta(days=IN_HAND_LEAD_DAYS)
+            if in_hand > latest:
+                raise _validation(
+                    "in_hand_date",
+                    f"in_hand_date must be at least {IN_HAND_LEAD_DAYS} days before the event.",
+                )
+        order = self.state.create_order(
+            partner,
+            quote,
+            delivery_type,
+            is_ready_to_deliver=ready,
+            in_hand_date=None if in_hand is None else in_hand.isoformat(),
+            file_size=None if file is None else file[0].size,
+        )
+        return self._ok(request, order_wire(order), 201)
+
+    def _orderable_quote(self, partner: Partner, quote_id: str) -> QuoteRecord:
         quote = self.state.visible_quote(partner, quote_id)
         if quote is None:
             raise _not_found("quote", quote_id)
-        now = self.state.now()
         if quote.order_id is not None:
             # A consumed quote says so even after its TTL: the order exists.
             raise BuybackApiError(
@@ -355,21 +583,88 @@ class App:
                 "This quote has already been used for an order.",
                 {"quote_id": quote.quote_id, "order_id": quote.order_id},
             )
-        if now >= quote.expires_at:
+        if self.state.now() >= quote.expires_at:
             raise BuybackApiError(
                 422,
                 "QUOTE_EXPIRED",
                 "The requested quote has expired. Please create a new quote.",
                 {"quote_id": quote.quote_id, "expired_at": iso(quote.expires_at)},
             )
-        if deadline >= quote.event.starts_at:
-            raise _validation("delivery_deadline", "delivery_deadline must be before the event.")
-        if deadline.timestamp() <= now:
-            raise _validation("delivery_deadline", "delivery_deadline must be in the future.")
-        order = self.state.create_order(
-            partner, quote, delivery_type, deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return quote
+
+
+def _too_large(limit: int) -> BuybackApiError:
+    return BuybackApiError(
+        413, "PAYLOAD_TOO_LARGE", f"The request body is over {limit} bytes.", {"limit": limit}
+    )
+
+
+def _delivery_type(value: object) -> str:
+    if not isinstance(value, str) or value not in DELIVERY_TYPES:
+        raise _validation(
+            "delivery_type", f"delivery_type must be one of {', '.join(DELIVERY_TYPES)}."
         )
-        return self._ok(request, order_wire(order), 201)
+    return value
+
+
+def _iso_day(value: str, name: str) -> dt.date:
+    if not _DATE_RE.match(value):
+        raise _validation(name, f"{name} must be a date, YYYY-MM-DD.")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _validation(name, f"{name} must be a date, YYYY-MM-DD.") from None
+
+
+def _check_pdf(part: Part, data: bytes) -> None:
+    if part.filename is None:
+        raise _validation("file", "file must be a file part (with a filename).")
+    if (part.content_type or "").split(";")[0].strip().lower() != "application/pdf":
+        raise _validation("file", "file must be sent as application/pdf.")
+    if len(data) > MAX_PDF_BYTES:
+        raise _validation("file", f"file must be at most {MAX_PDF_BYTES} bytes.")
+    if not data.startswith(b"%PDF-"):
+        raise _validation("file", "file is not a PDF.")
+
+
+def _quote_extras(body: dict[str, Any]) -> dict[str, Any]:
+    """The payout version's optional quote fields, type-checked as JSON; kept as sent."""
+    extras: dict[str, Any] = {}
+    for name in _QUOTE_TEXTS:
+        if body.get(name) is not None:
+            extras[name] = _text(body, name)
+    for name in _QUOTE_FLAGS:
+        value = body.get(name)
+        if value is not None:
+            if not isinstance(value, bool):
+                raise _validation(name, f"{name} must be a boolean.")
+            extras[name] = value
+    face = body.get("face_value")
+    if face is not None:
+        # A JSON number: a string ("89.50") is refused, as is a bool.
+        if isinstance(face, bool) or not isinstance(face, int | float):
+            raise _validation("face_value", "face_value must be a number (US dollars).")
+        if not math.isfinite(face) or face < 0:
+            raise _validation("face_value", "face_value must not be negative.")
+        extras["face_value"] = face
+    restrictions = body.get("restrictions")
+    if restrictions is not None:
+        if not isinstance(restrictions, list) or not all(
+            isinstance(item, str) for item in restrictions
+        ):
+            raise _validation("restrictions", "restrictions must be a list of strings.")
+        extras["restrictions"] = restrictions
+    metadata = body.get("user_metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict) or not all(
+            key in _USER_METADATA and isinstance(value, str) for key, value in metadata.items()
+        ):
+            raise _validation(
+                "user_metadata",
+                "user_metadata must be an object of strings: " + ", ".join(_USER_METADATA) + ".",
+            )
+        extras["user_metadata"] = metadata
+    return extras
 
 
 def _text(body: dict[str, Any], name: str) -> str:
@@ -379,4 +674,4 @@ def _text(body: dict[str, Any], name: str) -> str:
     return value
 
 
-__all__ = ["PREFIX", "App", "BuybackApiError"]
+__all__ = ["MAX_FORM_BYTES", "MAX_JSON_BYTES", "MAX_PDF_BYTES", "PREFIX", "App", "BuybackApiError"]
