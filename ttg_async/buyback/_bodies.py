@@ -15,6 +15,7 @@ Decimal('89.50')
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -300,6 +301,7 @@ async def multipart_order_body(
         form.add_field("in_hand_date", day)
     if file is not None:
         data, name = await _pdf(file)
-        form.add_field("file", data, content_type="application/pdf", filename=name)
+        # A stream, not raw bytes: aiohttp warns about raw bytes over 1 MiB in one piece.
+        form.add_field("file", io.BytesIO(data), content_type="application/pdf", filename=name)
     writer = form()
     return PreparedBody(await writer.as_bytes(), writer.content_type)

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import msgspec
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ttg_async.buyback.sandbox._catalog import Catalog, Event
 from ttg_async.buyback.sandbox._state import (
@@ -186,7 +187,9 @@ class App:
         if fault is not None and kind in ("status", "html_502"):
             return self._fault_response(request, fault)
 
-        record = counters.record(route, sent, request.headers.get(hdrs.CONTENT_TYPE))
+        record = counters.record(
+            route, sent, request.headers.get(hdrs.CONTENT_TYPE), request.content_length
+        )
         request[RECORD_KEY] = record
         resp = await self._handle(request, handler, route)
         record.status = resp.status
@@ -328,7 +331,7 @@ class App:
                     found[part.name] = (seen, bytes(data))
         except (BuybackApiError, web.HTTPException):
             raise
-        except (ValueError, AssertionError, RuntimeError):
+        except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
             # aiohttp's reader refuses a malformed body this way (a missing boundary, ...).
             raise _validation("body", "The request body is not a valid multipart form.") from None
         return found

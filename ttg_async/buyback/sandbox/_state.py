@@ -95,15 +95,16 @@ class Part:
 class BodyRecord:
     """What one request carried, as the sandbox read it. See ``BuybackSandbox.wire_log``.
 
-    ``content_type`` is the request's header as sent; ``json`` the decoded JSON body (types
-    as on the wire: a number stays a number, a string a string), ``parts`` the parts of a
-    multipart body, and ``status`` the status the sandbox answered with.
+    ``content_type`` and ``length`` are the request's headers as sent; ``json`` the decoded
+    JSON body (types as on the wire: a number stays a number, a string a string), ``parts``
+    the parts of a multipart body, and ``status`` the status the sandbox answered with.
     """
 
     seq: int
     route: str
     request_id: str | None
     content_type: str | None
+    length: int | None = None
     json: Any = None
     parts: list[Part] | None = None
     status: int | None = None
@@ -119,9 +120,11 @@ class Counters:
     bodies: deque[BodyRecord] = field(default_factory=lambda: deque(maxlen=WIRE_LOG_SIZE))
     seq: int = 0
 
-    def record(self, route: str, request_id: str | None, content_type: str | None) -> BodyRecord:
+    def record(
+        self, route: str, request_id: str | None, content_type: str | None, length: int | None
+    ) -> BodyRecord:
         self.seq += 1
-        record = BodyRecord(self.seq, route, request_id, content_type)
+        record = BodyRecord(self.seq, route, request_id, content_type, length)
         self.bodies.append(record)  # the oldest record drops out once the log is full
         return record
 
