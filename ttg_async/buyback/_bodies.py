@@ -201,14 +201,18 @@ def quote_body(
 def utc_deadline(value: object, field: str = "delivery_deadline") -> str:
     """A timezone-aware ``datetime`` as an ISO 8601 UTC timestamp (``...Z``).
 
+    A past deadline is refused: no delivery can meet it.
+
     >>> from datetime import timedelta, timezone
-    >>> utc_deadline(datetime(2026, 3, 1, 20, 0, tzinfo=timezone(timedelta(hours=1))))
-    '2026-03-01T19:00:00Z'
+    >>> utc_deadline(datetime(2036, 3, 1, 20, 0, tzinfo=timezone(timedelta(hours=1))))
+    '2036-03-01T19:00:00Z'
     """
     if not isinstance(value, datetime):
         raise TypeError(f"{field}: must be a timezone-aware datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{field}: must be timezone-aware (a naive datetime's zone is a guess)")
+    if value <= datetime.now(UTC):
+        raise ValueError(f"{field}: {value.isoformat()} is in the past")
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
