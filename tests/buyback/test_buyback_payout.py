@@ -247,6 +247,24 @@ async def test_a_large_pdf_goes_whole_and_without_warnings(
     assert _parts(payout)["file"].size == 10 * 1024 * 1024
 
 
+async def test_a_large_multipart_order_refused_with_429_is_sent_again_whole(
+    ptbb: BuybackClient, payout: BuybackSandbox
+) -> None:
+    # A 429 proves nothing was done, so the order may go again: the same bytes, even when the
+    # body is large enough to be streamed (a fresh stream per attempt).
+    quote = await _quote(ptbb, payout)
+    payout.inject(ORDERS, "status", status=429, retry_after=0, times=1)
+    big = PDF + b"\0" * (3 * 1024 * 1024)
+    order = await ptbb.orders.create(
+        quote.quote_id, delivery_type="pdf", is_ready_to_deliver=True, file=big
+    )
+    assert payout.request_count(ORDERS) == 2
+    (record,) = payout.wire_log(ORDERS)  # the 429 struck before the handler: no record
+    assert record.parts is not None
+    assert [p.size for p in record.parts if p.name == "file"] == [len(big)]
+    assert payout.orders_for_quote(quote.quote_id) == [order.order_id]
+
+
 async def test_the_server_enforces_the_in_hand_lead(
     ptbb: BuybackClient, payout: BuybackSandbox
 ) -> None:
