@@ -1,29 +1,40 @@
 """The Buyback sandbox's aiohttp.web application: routes, auth, faults and the envelope.
 
 One middleware does the per-request bookkeeping (counters, request IDs, faults, the bearer
-token) so each handler only validates its input and reads or changes the state. Fault
-injection is the TTG sandbox's own (``ttg_async.sandbox._faults``), imported, not copied.
+token) so each handler only validates its input and reads or changes the state; bodies are
+read and checked by ``_rules``. Every refusal, and any failure, is answered in the envelope.
+Fault injection is the TTG sandbox's own (``ttg_async.sandbox._faults``), imported, not copied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import msgspec
-from aiohttp import BodyPartReader, hdrs, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import hdrs, web
 
 from ttg_async.buyback.sandbox._catalog import Catalog, Event
+from ttg_async.buyback.sandbox._rules import (
+    IN_HAND_LEAD_DAYS,
+    MAX_FORM_BYTES,
+    BuybackApiError,
+    check_pdf,
+    delivery_type,
+    iso_day,
+    not_found,
+    quote_extras,
+    read_form,
+    read_json,
+    text_field,
+    validation,
+)
 from ttg_async.buyback.sandbox._state import (
-    DELIVERY_TYPES,
     BodyRecord,
-    Part,
     Partner,
     QuoteRecord,
     State,
@@ -42,28 +53,10 @@ from ttg_async.sandbox._plumbing import (
 
 PREFIX: Final = "/partner"
 _JSON: Final = "application/json"
-_DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PARTNER_KEY: Final = web.RequestKey("tbb_partner", Partner)
 REQUEST_ID_KEY: Final = web.RequestKey("tbb_request_id", str)
 RECORD_KEY: Final = web.RequestKey("tbb_record", BodyRecord)
 _MULTIPART: Final = "multipart/form-data"
-#: The largest JSON body the sandbox reads; a bigger one gets 413.
-MAX_JSON_BYTES: Final = 1024 * 1024
-#: The largest ticket PDF of a payout order ("at most 10 MB", read as 10 MiB).
-MAX_PDF_BYTES: Final = 10 * 1024 * 1024
-#: A whole multipart order: the PDF plus room for the other parts and the part headers.
-MAX_FORM_BYTES: Final = MAX_PDF_BYTES + 64 * 1024
-#: The in-hand date of a not-ready order comes at least this many days before the event.
-IN_HAND_LEAD_DAYS: Final = 2
-_USER_METADATA: Final = ("first_name", "last_name", "email", "phone_number")
-_QUOTE_TEXTS: Final = (
-    "section_name_display",
-    "row_name_display",
-    "seat_start",
-    "seat_end",
-    "restriction_detail",
-)
-_QUOTE_FLAGS: Final = ("general_admission", "is_view_restricted")
 # The payout version's section descriptions; the others have none (null on the wire).
 _SECTION_DESC: Final = {
     "Floor A": "Standing room in front of the stage",
@@ -86,38 +79,6 @@ MAX_QUANTITY: Final = 8
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _encoder: Final = msgspec.json.Encoder(decimal_format="number")
-
-
-class BuybackApiError(Exception):
-    """An error answer with the documented envelope; the middleware renders it."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers
-
-
-def _validation(field: str, message: str) -> BuybackApiError:
-    return BuybackApiError(400, "VALIDATION_ERROR", message, {"field": field})
-
-
-def _not_found(resource: str, resource_id: str) -> BuybackApiError:
-    return BuybackApiError(
-        404,
-        "NOT_FOUND",
-        f"No {resource} {resource_id!r} exists for this partner.",
-        {"resource": resource, "id": resource_id},
-    )
 
 
 class App:
@@ -280,65 +241,9 @@ class App:
             raise BuybackApiError(403, "ACCOUNT_SUSPENDED", "This partner account is suspended.")
         return partner
 
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        if (request.content_length or 0) > MAX_JSON_BYTES:
-            raise _too_large(MAX_JSON_BYTES)
-        raw = await request.read()
-        if len(raw) > MAX_JSON_BYTES:
-            raise _too_large(MAX_JSON_BYTES)
-        try:
-            body = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            raise _validation("body", "The request body is not valid JSON.") from None
-        except RecursionError:
-            raise _validation("body", "The request body is nested too deeply.") from None
-        if not isinstance(body, dict):
-            raise _validation("body", "The request body must be a JSON object.")
-        request[RECORD_KEY].json = body
-        return body
-
-    async def _form(self, request: web.Request) -> dict[str, tuple[Part, bytes]]:
-        """A multipart body's parts by name (the first of each name), recorded as read."""
-        if (request.content_length or 0) > MAX_FORM_BYTES:
-            raise _too_large(MAX_FORM_BYTES)
-        parts: list[Part] = []
-        request[RECORD_KEY].parts = parts
-        found: dict[str, tuple[Part, bytes]] = {}
-        total = 0
-        try:
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
-                if not isinstance(part, BodyPartReader):
-                    raise _validation("body", "Nested multipart bodies are not accepted.")
-                data = bytearray()
-                while chunk := await part.read_chunk():
-                    data += chunk
-                    total += len(chunk)
-                    if total > MAX_FORM_BYTES:
-                        raise _too_large(MAX_FORM_BYTES)
-                text = None
-                if part.filename is None:
-                    text = bytes(data).decode("utf-8", errors="replace")
-                seen = Part(
-                    part.name,
-                    part.headers.get(hdrs.CONTENT_TYPE),
-                    part.filename,
-                    len(data),
-                    text,
-                )
-                parts.append(seen)
-                if part.name is not None and part.name not in found:
-                    found[part.name] = (seen, bytes(data))
-        except (BuybackApiError, web.HTTPException):
-            raise
-        except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
-            # aiohttp's reader refuses a malformed body this way (a missing boundary, ...).
-            raise _validation("body", "The request body is not a valid multipart form.") from None
-        return found
-
     # -- auth ----------------------------------------------------------------------------
     async def token(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await read_json(request, request[RECORD_KEY])
         client_id, secret = body.get("client_id"), body.get("client_secret")
         grant = body.get("grant_type")
         if isinstance(client_id, str):
@@ -346,7 +251,7 @@ class App:
             counted[client_id] = counted.get(client_id, 0) + 1
         for name, value in (("client_id", client_id), ("client_secret", secret)):
             if not isinstance(value, str) or not value:
-                raise _validation(name, f"{name} is required.")
+                raise validation(name, f"{name} is required.")
         if grant != "client_credentials":
             raise BuybackApiError(
                 400,
@@ -377,23 +282,23 @@ class App:
         event_id = request.match_info["event_id"]
         event = self.catalog.event(event_id)
         if event is None:
-            raise _not_found("event", event_id)
+            raise not_found("event", event_id)
         return event
 
     async def events(self, request: web.Request) -> web.Response:
         q = request.query
-        limit = int_param(q, "limit", 20, 1, 100, _validation)
-        offset = int_param(q, "offset", 0, 0, None, _validation)
-        date_from = date_param(q, "date_from", _validation)
-        date_to = date_param(q, "date_to", _validation)
+        limit = int_param(q, "limit", 20, 1, 100, validation)
+        offset = int_param(q, "offset", 0, 0, None, validation)
+        date_from = date_param(q, "date_from", validation)
+        date_to = date_param(q, "date_to", validation)
         if date_from is not None and date_to is not None and date_to < date_from:
-            raise _validation("date_to", "date_to must not be before date_from.")
+            raise validation("date_to", "date_to must not be before date_from.")
         text = {}
         for name in ("q", "event_id", "venue_id", "venue_name", "performer_id", "performer_name"):
             value = q.get(name)
             if value is not None:
                 if not value.strip():
-                    raise _validation(name, f"{name} must not be empty.")
+                    raise validation(name, f"{name} must not be empty.")
                 text[name] = value
         found = self.catalog.search(date_from=date_from, date_to=date_to, **text)
         page = found[offset : offset + limit]
@@ -412,8 +317,8 @@ class App:
     async def sections(self, request: web.Request) -> web.Response:
         event = self._event(request)
         size = int(self.options.get("section_page_size", 100))
-        limit = min(int_param(request.query, "limit", size, 1, 100, _validation), size)
-        offset = int_param(request.query, "offset", 0, 0, None, _validation)
+        limit = min(int_param(request.query, "limit", size, 1, 100, validation), size)
+        offset = int_param(request.query, "offset", 0, 0, None, validation)
         page = event.sections[offset : offset + limit]
         partner = request[PARTNER_KEY]
         data: list[dict[str, Any]] = []
@@ -446,7 +351,7 @@ class App:
         name = request.match_info["section_name"]
         section = event.section(name)
         if section is None:
-            raise _not_found("section", name)
+            raise not_found("section", name)
         data = [
             {"row_name": row, "row_name_display": f"Row {row}", "available_quantity": MAX_QUANTITY}
             for row in section.rows
@@ -472,27 +377,27 @@ class App:
 
     async def create_quote(self, request: web.Request) -> web.Response:
         partner = self._payer(request)
-        body = await self._body(request)
-        event_id = _text(body, "event_id")
-        section_name = _text(body, "section_name")
+        body = await read_json(request, request[RECORD_KEY])
+        event_id = text_field(body, "event_id")
+        section_name = text_field(body, "section_name")
         quantity = body.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise _validation("quantity", "quantity must be an integer.")
+            raise validation("quantity", "quantity must be an integer.")
         if not 1 <= quantity <= MAX_QUANTITY:
-            raise _validation("quantity", f"quantity must be between 1 and {MAX_QUANTITY}.")
+            raise validation("quantity", f"quantity must be between 1 and {MAX_QUANTITY}.")
         row = body.get("row_name")
         if row is not None:
-            row = _text(body, "row_name")
+            row = text_field(body, "row_name")
         event = self.catalog.event(event_id)
         if event is None:
-            raise _not_found("event", event_id)
+            raise not_found("event", event_id)
         section = event.section(section_name)
         if section is None:
-            raise _not_found("section", section_name)
+            raise not_found("section", section_name)
         if row is not None and row not in section.rows:
-            raise _not_found("row", row)
+            raise not_found("row", row)
         # The seed version documents none of these, so there a server ignores them.
-        extras = _quote_extras(body) if self.state.docs_version == "payout" else {}
+        extras = quote_extras(body) if self.state.docs_version == "payout" else {}
         quote = self.state.create_quote(partner, event, section, row, quantity, extras)
         return self._ok(request, quote_wire(quote, self.state.now()), 201)
 
@@ -500,74 +405,74 @@ class App:
         partner = self._payer(request)
         if self.state.docs_version == "payout":
             return await self._multipart_order(request, partner)
-        body = await self._body(request)
-        quote_id = _text(body, "quote_id")
-        delivery_type = _delivery_type(body.get("delivery_type"))
-        raw_deadline = _text(body, "delivery_deadline")
+        body = await read_json(request, request[RECORD_KEY])
+        quote_id = text_field(body, "quote_id")
+        kind = delivery_type(body.get("delivery_type"))
+        raw_deadline = text_field(body, "delivery_deadline")
         try:
             deadline = dt.datetime.fromisoformat(raw_deadline)
         except ValueError:
-            raise _validation("delivery_deadline", "delivery_deadline must be ISO 8601.") from None
+            raise validation("delivery_deadline", "delivery_deadline must be ISO 8601.") from None
         if deadline.tzinfo is None or deadline.utcoffset() != dt.timedelta(0):
-            raise _validation("delivery_deadline", "delivery_deadline must be in UTC.")
+            raise validation("delivery_deadline", "delivery_deadline must be in UTC.")
         quote = self._orderable_quote(partner, quote_id)
         if deadline >= quote.event.starts_at:
-            raise _validation("delivery_deadline", "delivery_deadline must be before the event.")
+            raise validation("delivery_deadline", "delivery_deadline must be before the event.")
         if deadline.timestamp() <= self.state.now():
-            raise _validation("delivery_deadline", "delivery_deadline must be in the future.")
+            raise validation("delivery_deadline", "delivery_deadline must be in the future.")
         order = self.state.create_order(
             partner,
             quote,
-            delivery_type,
+            kind,
             delivery_deadline=deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         return self._ok(request, order_wire(order), 201)
 
     async def _multipart_order(self, request: web.Request, partner: Partner) -> web.Response:
         """The payout version's order: multipart/form-data, with a PDF for pdf delivery."""
-        form = await self._form(request)
+        form = await read_form(request, request[RECORD_KEY])
 
         def text(name: str) -> str | None:
             found = form.get(name)
             if found is None:
                 return None
             if found[0].filename is not None:
-                raise _validation(name, f"{name} must be a plain form field, not a file.")
+                raise validation(name, f"{name} must be a plain form field, not a file.")
             return found[0].text
 
         quote_id = text("quote_id")
         if not quote_id or not quote_id.strip():
-            raise _validation("quote_id", "quote_id must be a non-empty string.")
-        delivery_type = _delivery_type(text("delivery_type"))
+            raise validation("quote_id", "quote_id must be a non-empty string.")
+        kind = delivery_type(text("delivery_type"))
         ready_text = text("is_ready_to_deliver")
         if ready_text not in ("true", "false"):
-            raise _validation("is_ready_to_deliver", "is_ready_to_deliver must be true or false.")
+            raise validation("is_ready_to_deliver", "is_ready_to_deliver must be true or false.")
         ready = ready_text == "true"
         in_hand_text = text("in_hand_date")
         in_hand = None
         if in_hand_text is not None:
-            in_hand = _iso_day(in_hand_text, "in_hand_date")
+            in_hand = iso_day(in_hand_text, "in_hand_date")
         elif not ready:
-            raise _validation("in_hand_date", "in_hand_date is required when not ready to deliver.")
+            raise validation("in_hand_date", "in_hand_date is required when not ready to deliver.")
         file = form.get("file")
-        if delivery_type == "pdf":
+        if kind == "pdf":
             if file is None:
-                raise _validation("file", "file (the ticket PDF) is required for pdf delivery.")
-            _check_pdf(*file)
+                raise validation("file", "file (the ticket PDF) is required for pdf delivery.")
+            check_pdf(*file)
         elif file is not None:
-            raise _validation("file", "Only pdf delivery takes a file.")
+            raise validation("file", "Only pdf delivery takes a file.")
         quote = self._orderable_quote(partner, quote_id)
         if in_hand is not None:
             latest = quote.event.local_start.date() - dt.timedelta(days=IN_HAND_LEAD_DAYS)
             if in_hand > latest:
-                raise _validation(
+                raise validation(
                     "in_hand_date",
                     f"in_hand_date must be at least {IN_HAND_LEAD_DAYS} days before the event.",
                 )
         order = self.state.create_order(
             partner,
             quote,
-            delivery_type,
+            kind,
             is_ready_to_deliver=ready,
             in_hand_date=None if in_hand is None else in_hand.isoformat(),
             file_size=None if file is None else file[0].size,
@@ -577,7 +482,7 @@ class App:
     def _orderable_quote(self, partner: Partner, quote_id: str) -> QuoteRecord:
         quote = self.state.visible_quote(partner, quote_id)
         if quote is None:
-            raise _not_found("quote", quote_id)
+            raise not_found("quote", quote_id)
         if quote.order_id is not None:
             # A consumed quote says so even after its TTL: the order exists.
             raise BuybackApiError(
@@ -596,85 +501,4 @@ class App:
         return quote
 
 
-def _too_large(limit: int) -> BuybackApiError:
-    return BuybackApiError(
-        413, "PAYLOAD_TOO_LARGE", f"The request body is over {limit} bytes.", {"limit": limit}
-    )
-
-
-def _delivery_type(value: object) -> str:
-    if not isinstance(value, str) or value not in DELIVERY_TYPES:
-        raise _validation(
-            "delivery_type", f"delivery_type must be one of {', '.join(DELIVERY_TYPES)}."
-        )
-    return value
-
-
-def _iso_day(value: str, name: str) -> dt.date:
-    if not _DATE_RE.match(value):
-        raise _validation(name, f"{name} must be a date, YYYY-MM-DD.")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise _validation(name, f"{name} must be a date, YYYY-MM-DD.") from None
-
-
-def _check_pdf(part: Part, data: bytes) -> None:
-    if part.filename is None:
-        raise _validation("file", "file must be a file part (with a filename).")
-    if (part.content_type or "").split(";")[0].strip().lower() != "application/pdf":
-        raise _validation("file", "file must be sent as application/pdf.")
-    if len(data) > MAX_PDF_BYTES:
-        raise _validation("file", f"file must be at most {MAX_PDF_BYTES} bytes.")
-    if not data.startswith(b"%PDF-"):
-        raise _validation("file", "file is not a PDF.")
-
-
-def _quote_extras(body: dict[str, Any]) -> dict[str, Any]:
-    """The payout version's optional quote fields, type-checked as JSON; kept as sent."""
-    extras: dict[str, Any] = {}
-    for name in _QUOTE_TEXTS:
-        if body.get(name) is not None:
-            extras[name] = _text(body, name)
-    for name in _QUOTE_FLAGS:
-        value = body.get(name)
-        if value is not None:
-            if not isinstance(value, bool):
-                raise _validation(name, f"{name} must be a boolean.")
-            extras[name] = value
-    face = body.get("face_value")
-    if face is not None:
-        # A JSON number: a string ("89.50") is refused, as is a bool.
-        if isinstance(face, bool) or not isinstance(face, int | float):
-            raise _validation("face_value", "face_value must be a number (US dollars).")
-        if not math.isfinite(face) or face < 0:
-            raise _validation("face_value", "face_value must not be negative.")
-        extras["face_value"] = face
-    restrictions = body.get("restrictions")
-    if restrictions is not None:
-        if not isinstance(restrictions, list) or not all(
-            isinstance(item, str) for item in restrictions
-        ):
-            raise _validation("restrictions", "restrictions must be a list of strings.")
-        extras["restrictions"] = restrictions
-    metadata = body.get("user_metadata")
-    if metadata is not None:
-        if not isinstance(metadata, dict) or not all(
-            key in _USER_METADATA and isinstance(value, str) for key, value in metadata.items()
-        ):
-            raise _validation(
-                "user_metadata",
-                "user_metadata must be an object of strings: " + ", ".join(_USER_METADATA) + ".",
-            )
-        extras["user_metadata"] = metadata
-    return extras
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise _validation(name, f"{name} must be a non-empty string.")
-    return value
-
-
-__all__ = ["MAX_FORM_BYTES", "MAX_JSON_BYTES", "MAX_PDF_BYTES", "PREFIX", "App", "BuybackApiError"]
+__all__ = ["PREFIX", "App", "BuybackApiError"]
