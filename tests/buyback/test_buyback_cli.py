@@ -7,6 +7,9 @@ import datetime as dt
 import json
 import os
 import sys
+from pathlib import Path
+
+from buyback_helpers import START
 
 from ttg_async.buyback.sandbox import BuybackSandbox
 
@@ -61,3 +64,36 @@ async def test_errors_are_one_line_with_an_exit_status(base_url: str) -> None:
     code, _, err = await _ttg(base_url, "quote", "evt_1001", "Balcony", "0")
     assert code == 2
     assert err.strip() == "ttg: quantity: must be at least 1, got 0"
+
+
+async def test_a_multipart_order_from_a_shell(tmp_path: Path) -> None:
+    sb = BuybackSandbox(seed=0, start_date=START, docs_version="payout")
+    ticket = tmp_path / "ticket.pdf"
+    ticket.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    async with sb.serve() as base_url:
+        code, out, err = await _ttg(base_url, "sections", "evt_1001")
+        assert (code, err) == (0, "")
+        assert out.splitlines()[0].startswith("-\t")  # no section_id in this version
+        section = sb.section_names("evt_1001")[0]
+        quotes = []
+        for _ in range(2):
+            code, out, err = await _ttg(base_url, "quote", "evt_1001", section, "1", "--json")
+            assert (code, err) == (0, "")
+            quotes.append(json.loads(out)["quote_id"])
+        args = ["order", quotes[0], "--delivery-type", "pdf", "--ready", "--file", str(ticket)]
+        code, out, err = await _ttg(base_url, *args)
+        assert (code, err) == (0, ""), err
+        in_hand = (sb.event_start("evt_1001") - dt.timedelta(days=3)).date().isoformat()
+        args = ["order", quotes[1], "--delivery-type", "mobile_qr", "--not-ready"]
+        code, out, err = await _ttg(base_url, *args, "--in-hand-date", in_hand, "--json")
+        assert (code, err) == (0, ""), err
+        assert json.loads(out)["in_hand_date"] == in_hand
+        # A mistake is one line and exit status 2, with nothing sent.
+        code, out, err = await _ttg(base_url, "order", quotes[1], "--delivery-type", "pdf")
+        assert code == 2
+        assert err.startswith("ttg: delivery_deadline: required")
+    parts = [{p.name for p in r.parts or []} for r in sb.wire_log("POST /v1/orders")]
+    assert parts == [
+        {"quote_id", "delivery_type", "is_ready_to_deliver", "file"},
+        {"quote_id", "delivery_type", "is_ready_to_deliver", "in_hand_date"},
+    ]

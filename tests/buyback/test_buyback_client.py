@@ -261,6 +261,15 @@ async def test_section_names_are_quoted(tbb: BuybackClient, sb: BuybackSandbox) 
         ),
         (
             lambda t: t.orders.create(
+                "qt_1",
+                delivery_type="pdf",
+                delivery_deadline=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+            ),
+            ValueError,
+            "delivery_deadline",
+        ),
+        (
+            lambda t: t.orders.create(
                 "qt_1", delivery_type="pdf", delivery_deadline="2030-01-01T00:00:00Z"
             ),
             TypeError,

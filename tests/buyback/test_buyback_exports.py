@@ -75,4 +75,53 @@ def test_signature_matches_the_contract() -> None:
         "offset",
         "max_items",
         "concurrency",
+        "extra_headers",
+        "timeout",
     ]
+
+
+def test_write_signatures_match_the_contract() -> None:
+    from ttg_async.buyback._resources import Events, Orders, Quotes, Rows, Sections
+
+    assert list(inspect.signature(Quotes.create).parameters) == [
+        "self",
+        "event_id",
+        "section_name",
+        "quantity",
+        "row_name",
+        "section_name_display",
+        "row_name_display",
+        "face_value",
+        "seat_start",
+        "seat_end",
+        "general_admission",
+        "is_view_restricted",
+        "restriction_detail",
+        "restrictions",
+        "user_metadata",
+        "extra_headers",
+        "timeout",
+    ]
+    assert list(inspect.signature(Orders.create).parameters) == [
+        "self",
+        "quote_id",
+        "delivery_type",
+        "delivery_deadline",
+        "is_ready_to_deliver",
+        "in_hand_date",
+        "file",
+        "extra_headers",
+        "timeout",
+    ]
+    # Every resource call takes the per-call options, keyword-only and left out by default.
+    for method in (
+        Events.list,
+        Events.get,
+        Sections.list,
+        Rows.list,
+        Quotes.create,
+        Orders.create,
+    ):
+        params = inspect.signature(method).parameters
+        for name in ("extra_headers", "timeout"):
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, (method, name)

@@ -19,6 +19,11 @@ MODELS = "ttg_async/_ttg/models.py"
 TIERS = "ttg_async/_ttg/tiers.py"
 AUTH = "ttg_async/buyback/_auth.py"
 BUYBACK_CLIENT = "ttg_async/buyback/_client.py"
+BB_PROTOCOL = "ttg_async/buyback/_protocol.py"
+BB_ERRORS = "ttg_async/buyback/_errors.py"
+BB_BODIES = "ttg_async/buyback/_bodies.py"
+BB_RESOURCES = "ttg_async/buyback/_resources.py"
+BB_CLIENT = "ttg_async/buyback/_client.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -30,6 +35,8 @@ DECODING_TESTS = "tests/test_decoding.py"
 VERSIONS = "tests/test_versions.py"
 TIERS_TESTS = "tests/test_tiers.py"
 TOKENS = "tests/buyback/test_buyback_token_lifecycle.py"
+BB_PAYOUT_TESTS = "tests/buyback/test_buyback_payout.py"
+BB_OPTIONS_TESTS = "tests/buyback/test_buyback_options.py"
 
 
 @dataclass(frozen=True)
@@ -458,5 +465,109 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            return await self._fetch_token(dataclasses.replace(policy, deadline=None))\n",
         "a call's deadline does not cover its token request: a hanging endpoint holds it",
         (TOKENS,),
+    ),
+    # -- buyback payout version (issue 16) --
+    Mutation(
+        "bb-multipart-order-retried",
+        BB_PROTOCOL,
+        '        headers["Content-Type"] = body.content_type\n',
+        '        headers["Content-Type"] = body.content_type\n'
+        '        headers["Idempotency-Key"] = rid\n',
+        "multipart order retried after a lost answer (marked keyed, so the retry table resends)",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-payout-code-not-mapped",
+        BB_ERRORS,
+        '    "PAYOUT_METHOD_NOT_CONFIGURED": PaymentNotConfiguredError,\n',
+        "",
+        "PAYOUT_METHOD_NOT_CONFIGURED not mapped (a bare PermissionDeniedError)",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-sections-first-page-only",
+        BB_RESOURCES,
+        "            Section,\n            {},\n            call_options(extra_headers, timeout),\n"
+        "            limit=MAX_EVENTS_LIMIT,\n            offset=0,\n"
+        "            first_page_plain=True,\n"
+        "        )\n        return await walk.collect()\n",
+        "            Section,\n            {},\n            call_options(extra_headers, timeout),\n"
+        "            limit=MAX_EVENTS_LIMIT,\n            offset=0,\n"
+        "            first_page_plain=True,\n"
+        "        )\n        return (await anext(walk.pages())).items\n",
+        "sections stop after the first page (a payout server pages them)",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-pdf-size-check-removed",
+        BB_BODIES,
+        "    if len(data) > MAX_PDF_BYTES:\n",
+        "    if False:\n",
+        "file size check removed: a PDF over 10 MB is sent",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-pdf-magic-check-removed",
+        BB_BODIES,
+        "    if not data.startswith(PDF_MAGIC):\n",
+        "    if False:\n",
+        "a file that is not a PDF is sent",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-pdf-file-not-required",
+        BB_BODIES,
+        '    if kind == "pdf" and file is None:\n',
+        "    if False:\n",
+        "a pdf order without its file is sent",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-in-hand-date-not-required",
+        BB_BODIES,
+        "    if not ready and day is None:\n",
+        "    if False:\n",
+        "a not-ready order without its in-hand date is sent",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-both-order-forms-accepted",
+        BB_RESOURCES,
+        "        if delivery_deadline is not None and multipart:\n",
+        "        if False:\n",
+        "an order given both forms is sent as multipart, its deadline silently dropped",
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-face-value-as-string",
+        BB_PROTOCOL,
+        '_encoder: Final = msgspec.json.Encoder(decimal_format="number")\n',
+        "_encoder: Final = msgspec.json.Encoder()\n",
+        'face_value sent as a JSON string ("89.50"), not a number',
+        (BB_PAYOUT_TESTS,),
+    ),
+    Mutation(
+        "bb-extra-headers-dropped",
+        BB_CLIENT,
+        "                spec = _with_headers(spec, extra)\n",
+        "                pass\n",
+        "a Buyback call's extra_headers= never reach the server",
+        (BB_OPTIONS_TESTS,),
+    ),
+    Mutation(
+        "bb-call-timeout-ignored",
+        BB_CLIENT,
+        "                timeout = check_timeout(options.timeout)\n",
+        "                check_timeout(options.timeout)\n",
+        "a Buyback call's timeout= is checked but not applied",
+        (BB_OPTIONS_TESTS,),
+    ),
+    Mutation(
+        "bb-dot-ids-accepted",
+        BB_BODIES,
+        '    if text in (".", ".."):\n',
+        "    if False:\n",
+        "an ID of . or .. goes into the path (a resolver collapses it into another path)",
+        (BB_OPTIONS_TESTS,),
     ),
 )

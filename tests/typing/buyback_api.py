@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import aiohttp
 
@@ -32,6 +33,7 @@ from ttg_async.buyback import (
     PaymentNotConfiguredError,
     Quote,
     QuoteAlreadyConsumedError,
+    QuoteEvent,
     QuoteExpiredError,
     Row,
     Section,
@@ -41,6 +43,7 @@ from ttg_async.buyback.sandbox import BuybackSandbox
 
 
 async def buyback_flow(session: aiohttp.ClientSession) -> None:
+    payout_sandbox: BuybackSandbox = BuybackSandbox(docs_version="payout", section_page_size=2)
     async with BuybackSandbox(seed=0).serve() as base_url:
         base: str = base_url
         async with BuybackClient(
@@ -97,6 +100,79 @@ async def buyback_flow(session: aiohttp.ClientSession) -> None:
             )
             transfer_email: str = order.transfer_email
 
+            # Both published versions: optional section and venue fields.
+            section_id: str | None = sections[0].section_id
+            section_desc: str | None = sections[0].section_desc
+            is_ga: bool | None = sections[0].is_ga
+            has_quote: bool | None = sections[0].has_quote
+            venue_name: str | None = venue.venue_name if venue is not None else None
+            # The payout version's quote fields; each is optional.
+            payout_quote: Quote = await tbb.quotes.create(
+                "evt_1001",
+                "Floor A",
+                2,
+                row_name=None,
+                section_name_display="Floor A",
+                row_name_display="Row C",
+                face_value=Decimal("89.50"),
+                seat_start="1",
+                seat_end="2",
+                general_admission=False,
+                is_view_restricted=True,
+                restriction_detail="pillar",
+                restrictions=["obstructed view"],
+                user_metadata={"first_name": "Ada", "email": "ada@example.com"},
+            )
+            by_int: Quote = await tbb.quotes.create("evt_1001", "Floor A", 1, face_value=90)
+            by_float: Quote = await tbb.quotes.create("evt_1001", "Floor A", 1, face_value=89.5)
+            quote_event: QuoteEvent | None = payout_quote.event
+            if quote_event is not None:
+                local: datetime | None = quote_event.event_datetime_local
+                zone: str | None = quote_event.event_timezone
+            # The payout version's multipart order: from bytes, a str path or a Path.
+            pdf_order: BuybackOrder = await tbb.orders.create(
+                payout_quote.quote_id,
+                delivery_type="pdf",
+                is_ready_to_deliver=True,
+                file=b"%PDF-1.7",
+            )
+            later: BuybackOrder = await tbb.orders.create(
+                payout_quote.quote_id,
+                delivery_type="pdf",
+                is_ready_to_deliver=False,
+                in_hand_date=date(2030, 1, 3),
+                file=Path("tickets.pdf"),
+            )
+            text_date: BuybackOrder = await tbb.orders.create(
+                payout_quote.quote_id,
+                delivery_type="mobile_qr",
+                is_ready_to_deliver=False,
+                in_hand_date="2030-01-03",
+                file=None,
+            )
+            ready: bool | None = later.is_ready_to_deliver
+            in_hand: date | None = later.in_hand_date
+            # Per-call options on every resource call.
+            headers = {"X-Partner-Trace": "t-1"}
+            opt_events: Paginator[BuybackEvent] = tbb.events.list(
+                q="jazz", extra_headers=headers, timeout=2.0
+            )
+            opt_event: BuybackEvent = await tbb.events.get("evt_1001", extra_headers=headers)
+            opt_sections: list[Section] = await tbb.sections.list("evt_1001", timeout=1)
+            opt_rows: list[Row] = await tbb.rows.list(
+                "evt_1001", "Floor A", extra_headers=headers, timeout=1.5
+            )
+            opt_quote: Quote = await tbb.quotes.create(
+                "evt_1001", "Floor A", 1, extra_headers=headers, timeout=5.0
+            )
+            opt_order: BuybackOrder = await tbb.orders.create(
+                opt_quote.quote_id,
+                delivery_type="mobile_qr",
+                is_ready_to_deliver=True,
+                extra_headers=headers,
+                timeout=5.0,
+            )
+
 
 def error_tree(exc: Exception) -> None:
     auth: type[AuthenticationError] = InvalidCredentialsError
@@ -111,3 +187,11 @@ def error_tree(exc: Exception) -> None:
         expired_at: datetime | None = exc.expired_at
         request_id: str | None = exc.request_id
         unknown: bool = exc.outcome_unknown
+
+
+async def payout_mistakes(tbb: BuybackClient) -> None:
+    # mypy --strict warns about unused ignores: each line must really be refused.
+    await tbb.quotes.create("evt_1", "Floor A", 1, face_value="89.50")  # type: ignore[arg-type]
+    await tbb.quotes.create("evt_1", "A", 1, general_admission="yes")  # type: ignore[arg-type]
+    await tbb.orders.create("qt_1", delivery_type="pdf", file=42)  # type: ignore[arg-type]
+    await tbb.events.get("evt_1", timeout="1")  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ without a deadline does no deadline arithmetic.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 from collections import deque
@@ -44,6 +45,9 @@ log: Final = logging.getLogger("ttg_async")
 
 # How much earlier than the attempt's backstop aiohttp's connect phase must give up.
 _CONNECT_MARGIN: Final = 0.05
+# aiohttp warns (ResourceWarning) when it is handed more raw bytes than this in one piece;
+# a larger body (a ticket PDF in a multipart order) goes as a fresh stream over the same bytes.
+_LARGE_BODY: Final = 2**20
 
 
 class RequestSpec(msgspec.Struct, frozen=True, gc=False):
@@ -143,6 +147,14 @@ class _Slots:
                 waiter.set_result(None)
                 return
         self.free += 1
+
+
+def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
+    """What aiohttp is given to send: the bytes, or for a large body a new stream over them
+    (one per attempt, so a retry or a replay sends the very same bytes again)."""
+    if body is None or len(body) <= _LARGE_BODY:
+        return body
+    return io.BytesIO(body)
 
 
 class Transport:
@@ -292,7 +304,7 @@ class Transport:
                 self._base_url + request.path,
                 params=request.query or None,
                 headers=headers,
-                data=request.body,
+                data=_payload(request.body),
                 timeout=aio_timeout,
                 allow_redirects=False,
             ) as response:

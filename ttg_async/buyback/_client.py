@@ -19,17 +19,24 @@ from typing import Any, Final, TypeVar
 import aiohttp
 
 from ttg_async._core.client import ClientBase, check_client_args
-from ttg_async._core.config import NOT_GIVEN, NotGiven
+from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import AuthenticationError, TTGError
+from ttg_async._core.options import CallOptions, merge_headers
 from ttg_async._core.pipeline import Pipeline
 from ttg_async._core.retry import RetryPolicy
-from ttg_async._core.transport import RawResponse
+from ttg_async._core.transport import RawResponse, RequestSpec
 from ttg_async._core.wire import header, new_request_id
 from ttg_async.buyback._auth import TokenCache
 from ttg_async.buyback._config import BuybackConfig, resolve_buyback_config
 from ttg_async.buyback._errors import InvalidCredentialsError
 from ttg_async.buyback._models import Token
-from ttg_async.buyback._protocol import TOKEN_PATH, build_request, decode_token, token_body
+from ttg_async.buyback._protocol import (
+    TOKEN_PATH,
+    PreparedBody,
+    build_request,
+    decode_token,
+    token_body,
+)
 from ttg_async.buyback._resources import Events, Orders, Quotes, Rows, Sections
 
 __all__ = ["BuybackClient"]
@@ -38,6 +45,19 @@ T = TypeVar("T")
 
 # A 401 with one of these codes (or none) refused the token, not the request: renew, replay.
 _TOKEN_REFUSED: Final = frozenset({"TOKEN_EXPIRED", "UNAUTHORIZED", None})
+
+# Headers a caller may not set through ``extra_headers``, and why.
+_RESERVED_HEADERS: Final = {
+    "authorization": "the client sends (and renews) the access token itself",
+    "content-type": "the body's type is set by the call (JSON, or multipart with its boundary)",
+}
+
+
+def _with_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestSpec:
+    headers, request_id = merge_headers(spec.headers, extra, _RESERVED_HEADERS)
+    return RequestSpec(
+        spec.method, spec.path, spec.query, headers, spec.body, request_id or spec.request_id
+    )
 
 
 class _Shared:
@@ -159,7 +179,9 @@ class BuybackClient(ClientBase):
                 await self._shared.pipeline.aclose()
 
     # -- the pipeline ----------------------------------------------------------------------
-    async def _fetch_token(self, policy: RetryPolicy) -> tuple[Token, datetime | None]:
+    async def _fetch_token(
+        self, policy: RetryPolicy, timeout: float
+    ) -> tuple[Token, datetime | None]:
         config = self._shared.config
         spec = build_request(
             "POST",
@@ -174,9 +196,7 @@ class BuybackClient(ClientBase):
             return decode_token(raw, request_id=request_id)
 
         try:
-            token = await self._shared.pipeline.call(
-                spec, decode, policy=policy, timeout=self._timeout
-            )
+            token = await self._shared.pipeline.call(spec, decode, policy=policy, timeout=timeout)
         except TTGError as exc:
             # Asking for a token changes nothing that matters: the caller's own request was
             # never sent, so its outcome is known.
@@ -191,13 +211,27 @@ class BuybackClient(ClientBase):
         decode: Callable[[RawResponse, str], T],
         *,
         query: Mapping[str, object] | None = None,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | PreparedBody | None = None,
+        options: CallOptions | None = None,
     ) -> T:
+        """One call: ``body`` is a JSON object, or a body already serialized (multipart).
+
+        ``options`` are the caller's ``extra_headers=`` and ``timeout=``; both are checked
+        here, before the token request.
+        """
         pipeline = self._shared.pipeline
         pipeline.check_open()
         tokens = self._shared.tokens
         loop = asyncio.get_running_loop()
         policy = self._retry
+        timeout = self._timeout
+        extra: Mapping[str, str] | None = None
+        if options is not None:
+            if options.extra_headers is not None:
+                extra = options.extra_headers
+                merge_headers({}, extra, _RESERVED_HEADERS)  # a mistake costs no request
+            if not isinstance(options.timeout, NotGiven):
+                timeout = check_timeout(options.timeout)
         ends_at = None if policy.deadline is None else loop.time() + policy.deadline
         request_id = new_request_id()
 
@@ -209,17 +243,19 @@ class BuybackClient(ClientBase):
             return dataclasses.replace(policy, deadline=max(left, 0.001))
 
         async def fetch() -> tuple[Token, datetime | None]:
-            return await self._fetch_token(remaining_policy())
+            return await self._fetch_token(remaining_policy(), timeout)
 
         token = await tokens.token(fetch)
         for replay in (False, True):
+            # Rebuilt for the replay from the same values (a serialized multipart body is
+            # plain bytes), so the replay sends exactly what the first attempt sent.
             spec = build_request(
                 method, request_path, token=token, query=query, body=body, request_id=request_id
             )
+            if extra:
+                spec = _with_headers(spec, extra)
             try:
-                return await pipeline.call(
-                    spec, decode, policy=remaining_policy(), timeout=self._timeout
-                )
+                return await pipeline.call(spec, decode, policy=remaining_policy(), timeout=timeout)
             except AuthenticationError as exc:
                 if (
                     replay

@@ -88,10 +88,36 @@ def add_commands(commands: Any) -> None:
     order.add_argument("--delivery-type", required=True, choices=DELIVERY_TYPES)
     order.add_argument(
         "--deadline",
-        required=True,
         type=_deadline,
         metavar="ISO",
-        help="delivery deadline with an offset, e.g. 2030-01-05T18:00:00Z",
+        help="a JSON order (the seed docs): delivery deadline with an offset, "
+        "e.g. 2030-01-05T18:00:00Z",
+    )
+    form = order.add_argument_group(
+        "a multipart order (the payout docs): give --ready or --not-ready instead of --deadline"
+    )
+    ready = form.add_mutually_exclusive_group()
+    ready.add_argument(
+        "--ready",
+        "--is-ready-to-deliver",
+        dest="is_ready_to_deliver",
+        action="store_const",
+        const=True,
+        default=None,
+        help="the tickets can be delivered now",
+    )
+    ready.add_argument(
+        "--not-ready",
+        dest="is_ready_to_deliver",
+        action="store_const",
+        const=False,
+        help="the tickets come later (give --in-hand-date)",
+    )
+    form.add_argument(
+        "--in-hand-date", metavar="YYYY-MM-DD", help="when the tickets will be in hand"
+    )
+    form.add_argument(
+        "--file", metavar="PDF", help="the ticket PDF (at most 10 MB; pdf delivery only)"
     )
     order.set_defaults(buyback_run=_order)
 
@@ -112,7 +138,8 @@ async def _sections(tbb: BuybackClient, args: argparse.Namespace) -> Any:
     found = await tbb.sections.list(args.event_id)
     if not args.json:
         for section in found:
-            print(f"{section.section_id}\t{section.section_name}")
+            # The payout version of the API sends no section_id.
+            print(f"{section.section_id or '-'}\t{section.section_name}")
     return found
 
 
@@ -138,7 +165,12 @@ async def _quote(tbb: BuybackClient, args: argparse.Namespace) -> Any:
 
 async def _order(tbb: BuybackClient, args: argparse.Namespace) -> Any:
     order = await tbb.orders.create(
-        args.quote_id, delivery_type=args.delivery_type, delivery_deadline=args.deadline
+        args.quote_id,
+        delivery_type=args.delivery_type,
+        delivery_deadline=args.deadline,
+        is_ready_to_deliver=args.is_ready_to_deliver,
+        in_hand_date=args.in_hand_date,
+        file=args.file,
     )
     if not args.json:
         print(

@@ -8,7 +8,7 @@ failures from either API::
     └── TokenExpiredError           # TOKEN_EXPIRED, met again after a renewal
     PermissionDeniedError
     ├── AccountSuspendedError       # ACCOUNT_SUSPENDED
-    └── PaymentNotConfiguredError   # PAYMENT_NOT_CONFIGURED
+    └── PaymentNotConfiguredError   # PAYMENT_NOT_CONFIGURED, PAYOUT_METHOD_NOT_CONFIGURED
     ConflictError
     └── QuoteAlreadyConsumedError   # QUOTE_ALREADY_CONSUMED (422)
     GoneError
@@ -78,7 +78,8 @@ class AccountSuspendedError(PermissionDeniedError):
 
 
 class PaymentNotConfiguredError(PermissionDeniedError):
-    """403 PAYMENT_NOT_CONFIGURED: configure a payout method before quotes or orders.
+    """403 PAYMENT_NOT_CONFIGURED (the seed's docs) or PAYOUT_METHOD_NOT_CONFIGURED (the
+    "payout" docs): configure a payout method before quotes or orders.
 
     >>> try:
     ...     await tbb.quotes.create("evt_1", "Floor A", 2)
@@ -131,6 +132,8 @@ _BY_CODE: Final[dict[str, type[APIError]]] = {
     "ACCOUNT_SUSPENDED": AccountSuspendedError,
     "FORBIDDEN": PermissionDeniedError,
     "PAYMENT_NOT_CONFIGURED": PaymentNotConfiguredError,
+    # The same refusal, as the "payout" version of the docs names it.
+    "PAYOUT_METHOD_NOT_CONFIGURED": PaymentNotConfiguredError,
     "UNSUPPORTED_GRANT_TYPE": InvalidRequestError,
     "VALIDATION_ERROR": InvalidRequestError,
     "QUOTE_ALREADY_CONSUMED": QuoteAlreadyConsumedError,

@@ -6,12 +6,13 @@ value never breaks decoding, and every field the docs do not promise is optional
 
 >>> import msgspec
 >>> msgspec.json.decode(b'{"section_id": "s1", "section_name": "Club & Suites"}', type=Section)
-Section(section_id='s1', section_name='Club & Suites', section_name_display=None)
+Section(section_id='s1', section_name='Club & Suites', section_name_display=None, \
+section_desc=None, is_ga=None, has_quote=None)
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
@@ -58,7 +59,8 @@ class BuybackVenue(BuybackModel, kw_only=True, frozen=True):
     """
 
     venue_id: str
-    venue_name: str
+    # The payout version of the docs does not promise a name.
+    venue_name: str | None = None
     city: str | None = None
     state: str | None = None
     country: str | None = None
@@ -100,13 +102,20 @@ class BuybackEvent(BuybackModel, kw_only=True, frozen=True):
 class Section(BuybackModel, kw_only=True, frozen=True):
     """A section of an event's venue. Pass ``section_name`` to rows and quotes.
 
+    The seed ("Routable") version of the docs sends ``section_id``; the "payout" version
+    leaves it out and adds ``section_desc``, ``is_ga`` (general admission) and ``has_quote``.
+    Each is ``None`` when the server does not send it.
+
     >>> for section in await tbb.sections.list("evt_1001"):
     ...     print(section.section_name_display or section.section_name)
     """
 
-    section_id: str
+    section_id: str | None = None
     section_name: str
     section_name_display: str | None = None
+    section_desc: str | None = None
+    is_ga: bool | None = None
+    has_quote: bool | None = None
 
 
 class Row(BuybackModel, kw_only=True, frozen=True):
@@ -132,6 +141,9 @@ class QuoteEvent(BuybackModel, kw_only=True, frozen=True):
     event_id: str | None = None
     event_name: str | None = None
     event_datetime_utc: AwareDatetime | None = None
+    # Wall-clock time at the venue, in ``event_timezone`` (naive unless an offset is sent).
+    event_datetime_local: datetime | None = None
+    event_timezone: str | None = None
 
 
 class Quote(BuybackModel, kw_only=True, frozen=True):
@@ -171,6 +183,9 @@ class BuybackOrder(BuybackModel, kw_only=True, frozen=True):
     quote_id: str | None = None
     delivery_type: str | None = None
     delivery_deadline: AwareDatetime | None = None
+    # The payout version's multipart order echoes these instead of a deadline.
+    is_ready_to_deliver: bool | None = None
+    in_hand_date: date | None = None
     quantity: int | None = None
     total_price: Decimal | None = None
     currency: str | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import msgspec
 
@@ -47,6 +47,7 @@ __all__ = [
     "API_PREFIX",
     "TOKEN_PATH",
     "USER_AGENT",
+    "PreparedBody",
     "build_request",
     "decode_data",
     "decode_list",
@@ -64,7 +65,19 @@ TOKEN_PATH: Final = "/v1/auth/token"
 USER_AGENT: Final = "ttg-async/0.1.0 (buyback)"
 
 _BASE_HEADERS: Final = {"Accept": "application/json", "User-Agent": USER_AGENT}
-_encoder: Final = msgspec.json.Encoder()
+# Decimals (a quote's face_value) go out as JSON numbers: the API documents a number.
+_encoder: Final = msgspec.json.Encoder(decimal_format="number")
+
+
+class PreparedBody(NamedTuple):
+    """A request body serialized once (a multipart form), with its ``Content-Type``.
+
+    Every attempt of a call, the replay after a token renewal included, sends these very
+    bytes: an ``aiohttp.FormData`` can be consumed only once, bytes any number of times.
+    """
+
+    data: bytes
+    content_type: str
 
 
 def path(*segments: str) -> str:
@@ -83,11 +96,12 @@ def build_request(
     *,
     token: str | None,
     query: Mapping[str, object] | None = None,
-    body: Mapping[str, Any] | None = None,
+    body: Mapping[str, Any] | PreparedBody | None = None,
     request_id: str | None = None,
 ) -> RequestSpec:
     """Build one call's request: the bearer token (``None`` for the token request itself),
-    a trace ID, and a JSON body when one is given.
+    a trace ID, and a body when one is given: a mapping is sent as JSON, a
+    :class:`PreparedBody` as it is.
 
     >>> build_request("POST", "/v1/quotes", token="t", body={"quantity": 2}).body
     b'{"quantity":2}'
@@ -98,7 +112,10 @@ def build_request(
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     data = None
-    if body is not None:
+    if isinstance(body, PreparedBody):
+        headers["Content-Type"] = body.content_type
+        data = body.data
+    elif body is not None:
         headers["Content-Type"] = "application/json"
         data = _encoder.encode(body)
     return RequestSpec(method, request_path, query_pairs(query), headers, data, rid)

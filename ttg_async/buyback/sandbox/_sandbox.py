@@ -11,7 +11,13 @@ from aiohttp import web
 
 from ttg_async.buyback.sandbox._app import PREFIX, App
 from ttg_async.buyback.sandbox._catalog import Catalog
-from ttg_async.buyback.sandbox._state import TEST_SECRET, Partner, State
+from ttg_async.buyback.sandbox._state import (
+    DOCS_VERSIONS,
+    TEST_SECRET,
+    BodyRecord,
+    Partner,
+    State,
+)
 from ttg_async.sandbox._faults import Fault, FaultPlan
 from ttg_async.sandbox._plumbing import FaultOptions, serve_app
 
@@ -47,6 +53,12 @@ def _check_seconds(name: str, value: float) -> float:
 class BuybackSandbox:
     """A faithful local Ticket Buyback partner API, with a deterministic catalog.
 
+    ``docs_version`` picks the published version of the API docs it follows:
+    ``"routable"`` (the seed's, the default) or ``"payout"`` (sections without
+    ``section_id``, ``PAYOUT_METHOD_NOT_CONFIGURED``, the extra quote fields, and orders as
+    ``multipart/form-data`` only). ``section_page_size`` caps each page of sections, so a
+    client's walk over ``has_more`` can be tested.
+
     Any client ID that starts with ``tbb_test_`` is a partner, with the secret ``secret``;
     each partner sees only its own quotes and orders. IDs starting ``tbb_test_nopay`` have no
     payment method (``PAYMENT_NOT_CONFIGURED``) and IDs starting ``tbb_test_suspended`` are
@@ -69,17 +81,37 @@ class BuybackSandbox:
         token_lifetime: float = 3600.0,
         quote_ttl: float = 900.0,
         start_date: dt.date | None = None,
+        docs_version: str = "routable",
+        section_page_size: int = 100,
     ) -> None:
+        if docs_version not in DOCS_VERSIONS:
+            raise ValueError(
+                f"docs_version must be one of {', '.join(map(repr, DOCS_VERSIONS))}, "
+                f"got {docs_version!r}"
+            )
+        if (
+            isinstance(section_page_size, bool)
+            or not isinstance(section_page_size, int)
+            or not 1 <= section_page_size <= 100
+        ):
+            raise ValueError(f"section_page_size must be 1-100, got {section_page_size!r}")
         start = start_date or dt.datetime.now(dt.UTC).date()
         self.seed = seed
+        self.docs_version = docs_version
+        """The published version of the docs this sandbox follows (``"routable"``, ``"payout"``)."""
         self._catalog = Catalog(seed, events, start)
         self._state = State(
             self._catalog,
             _check_seconds("token_lifetime", token_lifetime),
             _check_seconds("quote_ttl", quote_ttl),
+            docs_version,
         )
         self._faults = FaultPlan()
-        self._options: dict[str, Any] = {"pagination": None, "latency": 0.0}
+        self._options: dict[str, Any] = {
+            "pagination": None,
+            "latency": 0.0,
+            "section_page_size": section_page_size,
+        }
         self._app = App(self._catalog, self._state, self._faults, self._options)
         self.base_url: str | None = None
         """Set while :meth:`serve` runs, e.g. ``"http://127.0.0.1:54321/partner"``."""
@@ -295,6 +327,25 @@ class BuybackSandbox:
     def reset_counters(self) -> None:
         """Zero the request, attempt and token-request counters."""
         self._state.counters.clear()
+
+    def wire_log(self, route: str | None = None) -> list[BodyRecord]:
+        """What each request that reached the handlers carried (oldest first), for one route
+        template or all: its ``Content-Type``, its JSON body as decoded (wire names, JSON
+        types), or the parts of its multipart body (name, content type, file name, size, and
+        the text of a plain field), and the status answered. A fault that struck before the
+        work leaves no record; :meth:`reset_counters` clears the log.
+
+        >>> sb = BuybackSandbox(docs_version="payout")
+        >>> # after an order:
+        >>> [p.name for p in sb.wire_log("POST /v1/orders")[-1].parts or []]
+        """
+        wanted = None if route is None else _check_route(route)
+        return [r for r in self._state.counters.bodies if wanted is None or r.route == wanted]
+
+    def quote_fields(self, quote_id: str) -> dict[str, Any]:
+        """The payout version's optional fields a quote was created with, as sent (a copy).
+        ``KeyError`` for an unknown quote."""
+        return dict(self._state.quotes[quote_id].extras)
 
     def attempts(self, request_id: str) -> int:
         """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""

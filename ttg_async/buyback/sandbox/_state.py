@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
@@ -18,9 +19,13 @@ from ttg_async.buyback.sandbox._catalog import Catalog, Event, Section, price_pe
 TEST_PREFIX: Final = "tbb_test_"
 TEST_SECRET: Final = "secret"
 #: Test partners whose ID starts so have no payment method, or are suspended.
+#: How many requests the wire log keeps (tests read few; a long demo must not fill memory).
+WIRE_LOG_SIZE: Final = 10_000
 NO_PAYMENT_PREFIX: Final = "tbb_test_nopay"
 SUSPENDED_PREFIX: Final = "tbb_test_suspended"
 DELIVERY_TYPES: Final = ("mobile_transfer", "mobile_qr", "pdf")
+#: The published versions of the docs the sandbox can follow.
+DOCS_VERSIONS: Final = ("routable", "payout")
 
 
 @dataclass
@@ -54,6 +59,8 @@ class QuoteRecord:
     created_at: float
     expires_at: float
     order_id: str | None = None
+    #: The payout version's optional fields, as sent (wire names, JSON values).
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,8 +69,45 @@ class OrderRecord:
     client_id: str
     quote: QuoteRecord
     delivery_type: str
-    delivery_deadline: str
     created_at: float
+    delivery_deadline: str | None = None  # the JSON (seed) form
+    is_ready_to_deliver: bool | None = None  # the multipart (payout) form
+    in_hand_date: str | None = None
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a multipart body as the sandbox received it.
+
+    ``text`` is the part's value decoded as UTF-8 for a part without a file name (``None``
+    for a file); ``size`` counts the bytes of its content.
+    """
+
+    name: str | None
+    content_type: str | None
+    filename: str | None
+    size: int
+    text: str | None
+
+
+@dataclass(slots=True)
+class BodyRecord:
+    """What one request carried, as the sandbox read it. See ``BuybackSandbox.wire_log``.
+
+    ``content_type`` and ``length`` are the request's headers as sent; ``json`` the decoded
+    JSON body (types as on the wire: a number stays a number, a string a string), ``parts``
+    the parts of a multipart body, and ``status`` the status the sandbox answered with.
+    """
+
+    seq: int
+    route: str
+    request_id: str | None
+    content_type: str | None
+    length: int | None = None
+    json: Any = None
+    parts: list[Part] | None = None
+    status: int | None = None
 
 
 @dataclass
@@ -73,6 +117,16 @@ class Counters:
     requests: dict[str, int] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     token_requests: dict[str, int] = field(default_factory=dict)
+    bodies: deque[BodyRecord] = field(default_factory=lambda: deque(maxlen=WIRE_LOG_SIZE))
+    seq: int = 0
+
+    def record(
+        self, route: str, request_id: str | None, content_type: str | None, length: int | None
+    ) -> BodyRecord:
+        self.seq += 1
+        record = BodyRecord(self.seq, route, request_id, content_type, length)
+        self.bodies.append(record)  # the oldest record drops out once the log is full
+        return record
 
     def seen(self, route: str | None) -> int:
         """Requests for one route template, or for all when ``route`` is ``None``."""
@@ -83,6 +137,7 @@ class Counters:
     def clear(self) -> None:
         for counts in (self.requests, self.attempts, self.token_requests):
             counts.clear()
+        self.bodies.clear()
 
 
 def iso(epoch: float) -> str:
@@ -93,8 +148,11 @@ def iso(epoch: float) -> str:
 class State:
     """Partners, tokens, quotes and orders, on a clock tests can move forward."""
 
-    def __init__(self, catalog: Catalog, token_lifetime: float, quote_ttl: float) -> None:
+    def __init__(
+        self, catalog: Catalog, token_lifetime: float, quote_ttl: float, docs_version: str
+    ) -> None:
         self.catalog = catalog
+        self.docs_version = docs_version
         self.token_lifetime = token_lifetime
         self.quote_ttl = quote_ttl
         self.clock_offset = 0.0
@@ -140,7 +198,13 @@ class State:
 
     # -- quotes and orders ---------------------------------------------------------------
     def create_quote(
-        self, partner: Partner, event: Event, section: Section, row: str | None, quantity: int
+        self,
+        partner: Partner,
+        event: Event,
+        section: Section,
+        row: str | None,
+        quantity: int,
+        extras: dict[str, Any],
     ) -> QuoteRecord:
         now = self.now()
         quote = QuoteRecord(
@@ -153,6 +217,7 @@ class State:
             price=price_per_ticket(event, section, row),
             created_at=now,
             expires_at=now + self.quote_ttl,
+            extras=extras,
         )
         self.quotes[quote.quote_id] = quote
         return quote
@@ -161,16 +226,23 @@ class State:
         quote = self.quotes.get(quote_id)
         return quote if quote is not None and quote.client_id == partner.client_id else None
 
+    def has_quote(self, partner: Partner, event: Event, section: Section) -> bool:
+        """Whether the partner holds a quote for this section of this event."""
+        return any(
+            q.client_id == partner.client_id and q.event is event and q.section is section
+            for q in self.quotes.values()
+        )
+
     def create_order(
-        self, partner: Partner, quote: QuoteRecord, delivery_type: str, deadline: str
+        self, partner: Partner, quote: QuoteRecord, delivery_type: str, **form: Any
     ) -> OrderRecord:
         order = OrderRecord(
             order_id=f"ord_{secrets.token_hex(8)}",
             client_id=partner.client_id,
             quote=quote,
             delivery_type=delivery_type,
-            delivery_deadline=deadline,
             created_at=self.now(),
+            **form,
         )
         quote.order_id = order.order_id
         self.orders[order.order_id] = order
@@ -193,6 +265,8 @@ def quote_wire(quote: QuoteRecord, now: float) -> dict[str, Any]:
             "event_id": event.event_id,
             "event_name": event.name,
             "event_datetime_utc": event.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "event_datetime_local": event.local_start.strftime("%Y-%m-%dT%H:%M:%S"),
+            "event_timezone": event.timezone,
         },
         "section_name": quote.section.name,
         "row_name": quote.row,
@@ -206,13 +280,19 @@ def quote_wire(quote: QuoteRecord, now: float) -> dict[str, Any]:
 
 def order_wire(order: OrderRecord) -> dict[str, Any]:
     quote = order.quote
+    form: dict[str, Any] = {"delivery_deadline": order.delivery_deadline}
+    if order.is_ready_to_deliver is not None:
+        form = {
+            "is_ready_to_deliver": order.is_ready_to_deliver,
+            "in_hand_date": order.in_hand_date,
+        }
     return {
         "order_id": order.order_id,
         "status": "confirmed",
         "transfer_email": f"transfer+{order.order_id}@sandbox.ticketbuyback.test",
         "quote_id": quote.quote_id,
         "delivery_type": order.delivery_type,
-        "delivery_deadline": order.delivery_deadline,
+        **form,
         "quantity": quote.quantity,
         "total_price": quote.price * quote.quantity,
         "currency": "USD",
