@@ -461,8 +461,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "deadline-skips-token-request",
         BUYBACK_CLIENT,
-        "            return await self._fetch_token(remaining_policy())\n",
-        "            return await self._fetch_token(dataclasses.replace(policy, deadline=None))\n",
+        "            return await self._fetch_token(remaining_policy(), timeout)\n",
+        "            return await self._fetch_token(\n"
+        "                dataclasses.replace(policy, deadline=None), timeout\n"
+        "            )\n",
         "a call's deadline does not cover its token request: a hanging endpoint holds it",
         (TOKENS,),
     ),
