@@ -208,6 +208,32 @@ async def test_the_checkpoint_is_written_before_the_first_record(tmp_path: Path)
         await iterator.aclose()
 
 
+async def test_a_save_replaces_the_checkpoint_whole(tmp_path: Path) -> None:
+    """Never written in place: a reader of the old file keeps the old file, whole (and a
+    crash in the middle of a write leaves the old one, since the new one is another file)."""
+    sandbox = Sandbox(seed=0, events=6)
+    path = tmp_path / "c.ckpt"
+    async with serve(sandbox) as server, client(server) as ttg:
+        crawl = ttg.crawl(checkpoint=path, concurrency=2)
+        crawl._checkpoint_interval = 0.0
+        taken = 0
+        assert not path.exists()  # nothing before the crawl starts
+        async for _ in crawl:
+            taken += 1
+            if taken == 1:
+                old = path.open("rb")  # held across the saves that follow
+                before = old.read()
+            if taken == 8:
+                break
+        await crawl.aclose()
+        old.seek(0)
+        assert old.read() == before
+        old.close()
+        assert json.loads(before)["format"] == "ttg_async crawl checkpoint"
+        assert path.read_bytes() != before  # the later saves went to new files
+        assert not list(tmp_path.glob("*.tmp"))  # noqa: ASYNC240
+
+
 # -- item 8: a checkpoint that cannot be trusted ---------------------------------------------
 
 
