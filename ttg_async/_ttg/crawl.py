@@ -510,11 +510,13 @@ class Crawl:
     flight is cancelled, and no task is left behind.
 
     **Resuming.** With ``checkpoint=PATH``, the units whose records you have taken are
-    recorded there (atomically, about once a second and when the crawl stops). A record counts
-    as taken once your loop asks for the next one, or when the crawl ends normally. A new crawl
-    with the same path and arguments skips what is recorded, so, across any number of
-    interruptions, every record comes out at least once; the record your loop held when it
-    stopped comes out again. Failed units are never recorded: a resumed crawl tries them again.
+    recorded there (atomically: from the first moment, then about once a second and when the
+    crawl stops). A record counts as taken once your loop asks for the next one, or when the
+    crawl ends normally. A new crawl with the same path and arguments skips what is recorded,
+    so, across any number of interruptions, every record comes out at least once; the record
+    your loop held when it stopped comes out again. Failed units are never recorded: a
+    resumed crawl tries them again. :meth:`write_jsonl` writes each record to a file exactly
+    once. A checkpoint that cannot be written raises :class:`CrawlStorageError`, once.
     """
 
     def __init__(
