@@ -84,8 +84,8 @@ async def test_catalog_crawl_writes_records_and_resumes(
     )
     rows = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert rows
-    assert {row["rate_code"] for row in rows} == {None, "MEMBERS"}
-    assert any(row["offered"] and row["cheapest"] for row in rows)
+    assert {row["rateCode"] for row in rows} == {None, "MEMBERS"}
+    assert any(row.get("items") for row in rows)
     assert f"{len(rows)} records" in out
     assert "0 errors" in out
     # A second run with the same checkpoint has nothing left to do.

@@ -46,6 +46,7 @@ PROMISED = {
     "CatalogRecord",
     "CrawlStats",
     "CrawlError",
+    "CrawlStorageError",
     "compare_tiers",
     "TierComparison",
     "TierRow",

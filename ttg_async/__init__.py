@@ -31,7 +31,7 @@ from ttg_async._core.pagination import Page, Paginator
 from ttg_async._core.response import APIResponse
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.client import TTGClient
-from ttg_async._ttg.crawl import CatalogRecord, Crawl, CrawlError, CrawlStats
+from ttg_async._ttg.crawl import CatalogRecord, Crawl, CrawlError, CrawlStats, CrawlStorageError
 from ttg_async._ttg.errors import (
     CartExpiredError,
     InventoryExhaustedError,
@@ -92,6 +92,7 @@ __all__ = [
     "Crawl",
     "CrawlError",
     "CrawlStats",
+    "CrawlStorageError",
     "Event",
     "Extra",
     "FeeLine",

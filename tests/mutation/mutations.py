@@ -24,6 +24,8 @@ BB_ERRORS = "ttg_async/buyback/_errors.py"
 BB_BODIES = "ttg_async/buyback/_bodies.py"
 BB_RESOURCES = "ttg_async/buyback/_resources.py"
 BB_CLIENT = "ttg_async/buyback/_client.py"
+CRAWL = "ttg_async/_ttg/crawl.py"
+CRAWL_CLI = "ttg_async/_commands/_crawl.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -37,6 +39,9 @@ TIERS_TESTS = "tests/test_tiers.py"
 TOKENS = "tests/buyback/test_buyback_token_lifecycle.py"
 BB_PAYOUT_TESTS = "tests/buyback/test_buyback_payout.py"
 BB_OPTIONS_TESTS = "tests/buyback/test_buyback_options.py"
+CRAWL_TESTS = "tests/test_crawl.py"
+CHECKPOINT_TESTS = "tests/test_crawl_checkpoint.py"
+JSONL_TESTS = "tests/test_crawl_jsonl.py"
 
 
 @dataclass(frozen=True)
@@ -571,5 +576,100 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    if False:\n",
         "an ID of . or .. goes into the path (a resolver collapses it into another path)",
         (BB_OPTIONS_TESTS,),
+    ),
+    # -- crawl checkpoints and JSON Lines (issues 17/18) ----------------------------------
+    Mutation(
+        "checkpoint-written-in-place",
+        CRAWL,
+        "            fd, tmp = tempfile.mkstemp(prefix=f"
+        '".{self.path.name}.", suffix=".tmp", dir=directory)\n',
+        "            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)\n"
+        "            tmp = str(self.path)\n",
+        "the checkpoint is overwritten in place: a crash mid-write leaves half a checkpoint",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "checkpoint-schema-lax",
+        CRAWL,
+        "_read_checkpoint: Final = msgspec.json.Decoder(_CheckpointFile)\n",
+        "_read_checkpoint: Final = msgspec.json.Decoder(_CheckpointFile, strict=False)\n",
+        "the checkpoint is read without the strict schema (1 passes for true, '5' for 5)",
+        (CHECKPOINT_TESTS, JSONL_TESTS),
+    ),
+    Mutation(
+        "checkpoint-ids-unchecked",
+        CRAWL,
+        "_Id: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]\n",
+        "_Id: TypeAlias = str\n",
+        "an empty ID in a checkpoint is believed",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "checkpoint-unit-codes-unchecked",
+        CRAWL,
+        "                if code not in codes:\n                    raise self._refuse(\n",
+        "                if False:\n                    raise self._refuse(\n",
+        "a finished unit at a rate code the crawl does not ask for is believed",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "no-checkpoint-at-start",
+        CRAWL,
+        "            self._save(force=True)\n"
+        '            self._runner = asyncio.create_task(self._run(), name="ttg_async crawl")\n',
+        '            self._runner = asyncio.create_task(self._run(), name="ttg_async crawl")\n',
+        "the first checkpoint waits for the first periodic save (a kill before it: no checkpoint)",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "checkpoint-failure-repeats",
+        CRAWL,
+        "            self._storage_failed = True  # raised here, once; "
+        "the crawl saves nothing more\n",
+        "            pass\n",
+        "a checkpoint that cannot be written is tried again, and aclose() raises again",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "half-line-kept-on-resume",
+        CRAWL,
+        "            file.truncate(size)  # lines written after the last save, "
+        "a half line included\n"
+        "            file.seek(size)\n",
+        "            file.seek(0, os.SEEK_END)\n",
+        "resuming write_jsonl keeps what follows the last save, a half-written line included",
+        (JSONL_TESTS,),
+    ),
+    Mutation(
+        "duplicate-rate-code-crawled-twice",
+        CRAWL,
+        "        if code not in codes:\n            codes.append(code)\n",
+        "        codes.append(code)\n",
+        "a rate code given twice is crawled twice (each record twice)",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "crawl-runner-not-awaited",
+        CRAWL,
+        "            await asyncio.wait({runner})\n",
+        "            pass\n",
+        "aclose() returns while the crawl's runner and workers are still unwinding",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "crawl-error-loses-rate-code",
+        CRAWL,
+        '        else f"occurrence {occurrence_id} rate_code {code}"\n',
+        '        else f"occurrence {occurrence_id}"\n',
+        "CrawlError.where no longer says at which rate code a unit failed",
+        (CHECKPOINT_TESTS,),
+    ),
+    Mutation(
+        "cli-resume-starts-over",
+        CRAWL_CLI,
+        "                await crawl.write_jsonl(out, resume=resume)\n",
+        "                await crawl.write_jsonl(out, resume=False)\n",
+        "ttg crawl --resume empties the file and crawls everything again",
+        (JSONL_TESTS,),
     ),
 )

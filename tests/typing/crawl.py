@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ttg_async import (
     CatalogRecord,
     Crawl,
     CrawlError,
     CrawlStats,
+    CrawlStorageError,
     Event,
     InventoryItem,
     Location,
@@ -31,6 +34,7 @@ async def crawl_and_compare() -> None:
             concurrency=16,
             checkpoint="catalog.ckpt",
         )
+        errors_so_far: list[CrawlError] = []
         async for record in crawl:
             typed: CatalogRecord = record
             location: Location | str = record.location
@@ -54,8 +58,16 @@ async def crawl_and_compare() -> None:
         for failure in errors:
             where: str = failure.where
             error: TTGError = failure.error
+            as_json: dict[str, object] = record.to_dict()
+            failure_json: dict[str, object] = errors_so_far[0].to_dict() if errors_so_far else {}
+            errors_so_far = crawl.errors
         await crawl.aclose()
         given = ttg.crawl(["1", "2"], inventory=False, page_size=500)
+        to_file = ttg.crawl(checkpoint="catalog.jsonl.checkpoint")
+        try:
+            await to_file.write_jsonl("catalog.jsonl", resume=True)
+        except CrawlStorageError as exc:
+            path: Path = exc.path
 
         tiers = await ttg.inventory.by_rate_codes("1001", "100101", [None, "MEMBERS"])
         comparison: TierComparison = compare_tiers(tiers)

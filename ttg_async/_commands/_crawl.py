@@ -1,10 +1,10 @@
 """``ttg crawl``: the whole catalog into a JSON Lines file, with live progress and resume.
 
-Exactly once, across any number of interruptions: the library records finished units in a
-checkpoint file (``OUT.checkpoint``) and, with each checkpoint, this command stores how many
-bytes of ``OUT`` those units account for (after flushing them to disk). ``--resume`` cuts
-``OUT`` back to that length, so lines written after the last checkpoint (whose units the
-crawl will fetch again) are dropped, never doubled.
+The file is written by the library's :meth:`Crawl.write_jsonl`, exactly once across any
+number of interruptions: with each save of its checkpoint (``OUT.checkpoint``) it stores how
+many bytes of ``OUT`` the finished units account for, after flushing them to disk, and
+``--resume`` cuts ``OUT`` back to that length, so lines written after the last save (whose
+units the crawl fetches again) are dropped, never doubled.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Final
-
-import msgspec
+from typing import Any
 
 from ttg_async._commands._common import (
     EXIT_FAILED,
@@ -28,14 +25,11 @@ from ttg_async._commands._common import (
     check_locale,
     connection_options,
     console,
-    error_json,
     make_client,
     print_json,
 )
-from ttg_async._ttg.crawl import CatalogRecord, Crawl
-
-_NOTE_KEY: Final = "ttg crawl output bytes"
-_encoder: Final = msgspec.json.Encoder()
+from ttg_async._core.errors import ConfigurationError
+from ttg_async._ttg.crawl import Crawl
 
 
 def add_command(commands: Any) -> None:
@@ -106,48 +100,6 @@ def _checkpoint_path(out: Path) -> Path:
     return out.with_name(out.name + ".checkpoint")
 
 
-def _record_line(record: CatalogRecord) -> bytes:
-    location = record.location
-    line: dict[str, Any] = {
-        "locationId": record.location_id,
-        "location": None if isinstance(location, str) else location,
-        "event": record.event,
-        "occurrence": record.occurrence,
-        "rateCode": record.rate_code,
-    }
-    if isinstance(record.items, list):
-        line["items"] = record.items
-    else:
-        line["error"] = error_json(record.items)
-    return _encoder.encode(line) + b"\n"
-
-
-def _open_output(args: argparse.Namespace, crawl: Crawl, out: Path) -> IO[bytes]:
-    """Open ``out`` where the checkpoint says the finished records end."""
-    if not args.resume:
-        return out.open("wb")
-    note = crawl._checkpoint.note if crawl._checkpoint is not None else None
-    if note is None:
-        if out.exists() and out.stat().st_size:
-            raise UsageError(
-                f"--resume: {out} has records but no checkpoint of ttg crawl; "
-                "use --overwrite to start over"
-            )
-        return out.open("wb")
-    if not isinstance(note, dict) or not isinstance(note.get(_NOTE_KEY), int):
-        raise UsageError(f"--resume: {_checkpoint_path(out)} was not written by ttg crawl")
-    size = note[_NOTE_KEY]
-    if not out.exists() or out.stat().st_size < size:
-        raise UsageError(
-            f"--resume: {out} is shorter than its checkpoint says ({size} bytes); "
-            "use --overwrite to start over"
-        )
-    file = out.open("r+b")
-    file.truncate(size)  # drop lines whose units were not recorded as finished
-    file.seek(size)
-    return file
-
-
 def run(args: argparse.Namespace) -> int:
     check_locale(args.locale)
     if not 1 <= args.concurrency <= 256:
@@ -164,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
                 f"--out: {out} exists; pass --resume to continue that crawl, "
                 "or --overwrite to start over"
             )
+        # Another crawl's checkpoint would be refused; write_jsonl(resume=False) writes a new
+        # one before it empties the file.
         checkpoint.unlink(missing_ok=True)
     client = make_client(args)
     codes: list[str | None] = [None, *(args.rate_code or ())]
@@ -175,21 +129,9 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=checkpoint,
     )
     crawl._checkpoint_interval = args.checkpoint_interval
-    file = _open_output(args, crawl, out)
-
-    def note() -> dict[str, int]:
-        # Records reach the disk before the checkpoint that counts them as finished.
-        file.flush()
-        os.fsync(file.fileno())
-        return {_NOTE_KEY: file.tell()}
-
-    crawl._checkpoint_note = note
-    if not args.resume and crawl._checkpoint is not None:
-        # A checkpoint from the first moment: OUT always has one, even if killed at once.
-        crawl._checkpoint.write(note())
     started = time.monotonic()
     try:
-        asyncio.run(_crawl(client, crawl, file, quiet=args.json))
+        asyncio.run(_crawl(client, crawl, out, resume=args.resume, quiet=args.json))
     except KeyboardInterrupt:
         print(
             f"ttg: interrupted; {crawl.stats.records} records written. "
@@ -197,20 +139,22 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    finally:
-        file.close()
     _summary(args, crawl, out, time.monotonic() - started)
     return EXIT_FAILED if crawl.errors else EXIT_OK
 
 
-async def _crawl(client: Any, crawl: Crawl, file: IO[bytes], *, quiet: bool) -> None:
+async def _crawl(client: Any, crawl: Crawl, out: Path, *, resume: bool, quiet: bool) -> None:
     async with client:
         progress = None if quiet else _Progress(crawl)
         with progress or contextlib.nullcontext():
             ticker = None if progress is None else asyncio.create_task(progress.tick())
             try:
-                async for record in crawl:
-                    file.write(_record_line(record))
+                await crawl.write_jsonl(out, resume=resume)
+            except ConfigurationError as exc:
+                if resume and exc.field == "path":  # OUT does not match OUT.checkpoint
+                    what = str(exc).removeprefix("path: ").split("; pass resume=False")[0]
+                    raise UsageError(f"--resume: {what}; use --overwrite to start over") from exc
+                raise
             finally:
                 if ticker is not None:
                     ticker.cancel()
@@ -287,10 +231,7 @@ def _summary(args: argparse.Namespace, crawl: Crawl, out: Path, seconds: float) 
                     "errors": stats.errors,
                     "elapsed": round(stats.elapsed, 3),
                 },
-                "errors": [
-                    {"where": failure.where, "error": error_json(failure.error)}
-                    for failure in crawl.errors
-                ],
+                "errors": [failure.to_dict() for failure in crawl.errors],
             }
         )
         return

@@ -25,7 +25,7 @@ from ttg_async._core.pipeline import Decode, Pipeline
 from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
-from ttg_async._ttg.crawl import Crawl
+from ttg_async._ttg.crawl import Crawl, CrawlStorageError
 from ttg_async._ttg.protocol import STRICT, RawResponse, RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
@@ -306,11 +306,21 @@ class TTGClient(ClientBase):
         )
 
     async def aclose(self) -> None:
-        """Close the client's own HTTP session (not one passed in). Safe to call twice."""
+        """Close the client's own HTTP session (not one passed in). Safe to call twice.
+
+        Running crawls are stopped first. If one cannot make its last checkpoint save, its
+        :class:`~ttg_async.CrawlStorageError` is raised once everything is closed.
+        """
         if not self._is_view:
+            failed: list[BaseException] = []
             for crawl in list(self._shared.crawls):
-                await crawl.aclose()
+                try:
+                    await crawl.aclose()
+                except CrawlStorageError as exc:  # its last save: raised once the rest is closed
+                    failed.append(exc)
             await self._shared.pipeline.aclose()
+            if failed:
+                raise failed[0]
 
     def _request(
         self,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import tempfile
 import time
@@ -34,7 +33,9 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Final, Literal, TypeAlias, TypeVar
+
+import msgspec
 
 from ttg_async._core.errors import (
     APIConnectionError,
@@ -53,7 +54,7 @@ from ttg_async._ttg.resources import check_provider_code
 if TYPE_CHECKING:
     from ttg_async._ttg.client import TTGClient
 
-__all__ = ["CatalogRecord", "Crawl", "CrawlError", "CrawlStats"]
+__all__ = ["CatalogRecord", "Crawl", "CrawlError", "CrawlStats", "CrawlStorageError"]
 
 T = TypeVar("T")
 
@@ -63,6 +64,8 @@ _Unit: TypeAlias = tuple[str, str | None]  # (occurrence id, rate code)
 _MAX_CONCURRENCY: Final = 256
 _CHECKPOINT_FORMAT: Final = "ttg_async crawl checkpoint"
 _CHECKPOINT_VERSION: Final = 1
+#: The key of the length of the output file of write_jsonl (and of ``ttg crawl``) in a checkpoint.
+_OUTPUT_NOTE: Final = "ttg crawl output bytes"
 #: Ready records (and inventory requests that will become records) per unit of concurrency.
 _BUFFER_FACTOR: Final = 4
 
@@ -92,6 +95,35 @@ class CatalogRecord:
     def location_id(self) -> str:
         """The location's ID, whether the crawl listed locations or was given their IDs."""
         return self.location if isinstance(self.location, str) else self.location.id
+
+    def to_dict(self) -> dict[str, Any]:
+        """This record as JSON-ready data (``dict``, ``list``, ``str``, numbers, ``None``).
+
+        The form of each line of :meth:`Crawl.write_jsonl` and ``ttg crawl``, with the API's
+        camelCase names: ``{"locationId", "location", "event", "occurrence", "rateCode",
+        "items"}``, where ``location`` is ``None`` when the crawl was given location IDs;
+        for a rate code the event does not know, ``"error"`` (``type``, ``message``,
+        ``status``, ``code``, ``requestId``) stands in place of ``"items"``.
+
+        >>> json.dumps(record.to_dict())
+        """
+        return msgspec.to_builtins(self._json())  # type: ignore[no-any-return]
+
+    def _json(self) -> dict[str, Any]:
+        """:meth:`to_dict` with the models left as they are (msgspec encodes them as fast)."""
+        location = self.location
+        line: dict[str, Any] = {
+            "locationId": self.location_id,
+            "location": None if isinstance(location, str) else location,
+            "event": self.event,
+            "occurrence": self.occurrence,
+            "rateCode": self.rate_code,
+        }
+        if isinstance(self.items, list):
+            line["items"] = self.items
+        else:
+            line["error"] = _error_dict(self.items)
+        return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +163,41 @@ class CrawlError:
 
     where: str
     error: TTGError
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"where", "error"}`` as JSON-ready data; ``error`` has ``type``, ``message``,
+        ``status`` and ``code`` (for an :class:`APIError`) and ``requestId``."""
+        return {"where": self.where, "error": _error_dict(self.error)}
+
+
+class CrawlStorageError(TTGError):
+    """A crawl could not save its progress: its checkpoint, or the output file of
+    :meth:`Crawl.write_jsonl`, could not be written (a missing directory, no permission, a
+    full disk). ``path`` is the file; the OS error is the cause (``__cause__``).
+
+    Raised once, where the crawl stood: from the loop (before the first record, when the
+    very first checkpoint cannot be written), or from :meth:`Crawl.aclose` for the last save.
+    The crawl is stopped and closed by then, and saves nothing more; closing it (or the
+    client) again is quiet. The last checkpoint that was written is intact: fix the cause and
+    run the same crawl again to resume from it.
+
+    >>> try:
+    ...     await crawl.write_jsonl("catalog.jsonl")
+    ... except CrawlStorageError as exc:
+    ...     print("cannot save to", exc.path, exc.__cause__)
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _error_dict(error: TTGError) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": type(error).__name__, "message": error.message}
+    if isinstance(error, APIError):
+        data.update(status=error.status, code=error.code)
+    data["requestId"] = error.request_id
+    return data
 
 
 # -- bookkeeping -------------------------------------------------------------------------
@@ -187,17 +254,56 @@ class _Inventory:
 _Job: TypeAlias = _LocationPage | _EventPage | _EventState | _Inventory
 
 
+_Id: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _Params(msgspec.Struct, forbid_unknown_fields=True):
+    """The arguments a checkpoint belongs to: another crawl's checkpoint is refused."""
+
+    location_ids: list[_Id] | None
+    rate_codes: list[_Id | None]
+    inventory: bool
+
+
+class _CheckpointFile(msgspec.Struct, forbid_unknown_fields=True):
+    """A checkpoint as it is on disk. Decoded strictly (no ``"12"`` for a list, no ``true``
+    for a number), then checked for sense (:meth:`_Checkpoint.load`): a file that does not fit
+    is refused, never half believed."""
+
+    format: Literal["ttg_async crawl checkpoint"]
+    version: Literal[1]
+    params: _Params
+    locations: list[_Id]
+    events: dict[_Id, list[_Id]]
+    units: dict[_Id, list[tuple[_Id, _Id | None]]]
+    note: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_read_checkpoint: Final = msgspec.json.Decoder(_CheckpointFile)
+_encoder: Final = msgspec.json.Encoder()
+
+
 class _Checkpoint:
     """What a checkpoint file says is finished, kept up to date as the crawl goes."""
 
-    def __init__(self, path: Path, params: dict[str, Any]) -> None:
+    def __init__(self, path: Path, params: _Params) -> None:
         self.path = path
         self.params = params
+        self.found = False  # the file was there when the crawl was made
         self.locations: set[str] = set()
         self.events: dict[str, set[str]] = {}  # location -> finished events
         self.units: dict[str, set[_Unit]] = {}  # event -> finished units
-        self.note: Any = None
+        self.note: msgspec.Raw = msgspec.Raw(b"null")
         self.dirty = False
+
+    def _refuse(self, why: str, cause: BaseException | None = None) -> ConfigurationError:
+        error = ConfigurationError(
+            f"{self.path} is not a usable crawl checkpoint ({why}); delete it to start over, "
+            "or pass another path",
+            field="checkpoint",
+        )
+        error.__cause__ = cause
+        return error
 
     def load(self) -> None:
         try:
@@ -205,59 +311,153 @@ class _Checkpoint:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise ConfigurationError(
-                f"cannot read {self.path}: {exc}", field="checkpoint"
-            ) from None
+            raise ConfigurationError(f"cannot read {self.path}: {exc}", field="checkpoint") from exc
         try:
-            data = json.loads(raw)
-            if data.get("format") != _CHECKPOINT_FORMAT or data["version"] != _CHECKPOINT_VERSION:
-                raise ValueError("not a crawl checkpoint of this version")
-            params = data["params"]
-            locations = {str(x) for x in data["locations"]}
-            events = {str(k): {str(x) for x in v} for k, v in data["events"].items()}
-            units = {
-                str(k): {(str(o), None if c is None else str(c)) for o, c in v}
-                for k, v in data["units"].items()
-            }
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            data = _read_checkpoint.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise self._refuse(str(exc), exc) from exc
+        except msgspec.DecodeError as exc:
+            raise self._refuse(f"not JSON: {exc}", exc) from exc
+        if data.params != self.params:
             raise ConfigurationError(
-                f"{self.path} is not a usable crawl checkpoint ({exc}); delete it to start over",
-                field="checkpoint",
-            ) from None
-        if params != self.params:
-            raise ConfigurationError(
-                f"{self.path} was written by a crawl with other arguments ({params}); use "
-                "another path, or delete it to start over",
+                f"{self.path} was written by a crawl with other arguments "
+                f"({msgspec.structs.asdict(data.params)}); use another path, or delete it "
+                "to start over",
                 field="checkpoint",
             )
-        self.locations, self.events, self.units = locations, events, units
-        self.note = data.get("note")
+        codes = set(self.params.rate_codes)
+        for event_id, units in data.units.items():
+            for occurrence_id, code in units:
+                if code not in codes:
+                    raise self._refuse(
+                        f"event {event_id} occurrence {occurrence_id} has rate code {code!r}, "
+                        "which this crawl does not ask for"
+                    )
+        self.found = True
+        self.locations = set(data.locations)
+        self.events = {k: set(v) for k, v in data.events.items()}
+        self.units = {k: set(v) for k, v in data.units.items()}
+        self.note = data.note
 
-    def write(self, note: Any) -> None:
-        """Replace the file atomically: a reader sees the old state or the new, never half."""
-        data = {
-            "format": _CHECKPOINT_FORMAT,
-            "version": _CHECKPOINT_VERSION,
-            "params": self.params,
-            "locations": sorted(self.locations),
-            "events": {k: sorted(v) for k, v in self.events.items()},
-            "units": {k: sorted(v, key=_unit_key) for k, v in self.units.items()},
-            "note": note,
-        }
-        payload = json.dumps(data, separators=(",", ":")).encode()
+    def clear(self) -> None:
+        """Forget what was finished: the crawl starts over (the file is replaced at start)."""
+        self.locations, self.events, self.units = set(), {}, {}
+        self.note = msgspec.Raw(b"null")
+        self.dirty = True
+
+    def write(self, note: msgspec.Raw) -> None:
+        """Replace the file atomically: a reader sees the old state or the new, never half.
+
+        A temporary file in the same directory, written and flushed to the disk, then renamed
+        over the checkpoint (and the directory flushed, so the rename lasts). Raises
+        :class:`CrawlStorageError` with the OS error as its cause.
+        """
+        data = _CheckpointFile(
+            format=_CHECKPOINT_FORMAT,
+            version=_CHECKPOINT_VERSION,
+            params=self.params,
+            locations=sorted(self.locations),
+            events={k: sorted(v) for k, v in self.events.items()},
+            units={k: sorted(v, key=_unit_key) for k, v in self.units.items()},
+            note=note,
+        )
+        payload = _encoder.encode(data)
         directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        tmp: str | None = None
         try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
             with os.fdopen(fd, "wb") as file:
                 file.write(payload)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            tmp = None
+            _fsync_directory(directory)
+        except OSError as exc:
+            raise CrawlStorageError(
+                f"cannot write the checkpoint {self.path}: {exc}", path=self.path
+            ) from exc
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        self.note = note
         self.dirty = False
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename last; a file system that cannot flush a directory is left as it is."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _OutputNote(msgspec.Struct, forbid_unknown_fields=True):
+    """What :meth:`Crawl.write_jsonl` keeps in the checkpoint: the length of its file."""
+
+    size: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name=_OUTPUT_NOTE)
+
+
+def _open_jsonl(out: Path, checkpoint: _Checkpoint, *, resume: bool) -> BinaryIO:
+    """Open ``out`` where the checkpoint says its finished records end."""
+    if resume and checkpoint.found:
+        try:
+            size = msgspec.json.decode(checkpoint.note, type=_OutputNote).size
+        except msgspec.ValidationError as exc:
+            raise checkpoint._refuse(f"no valid length of {out}: {exc}", exc) from exc
+        try:
+            file = out.open("r+b") if size else out.open("ab")
+        except FileNotFoundError as exc:
+            detail = f"no file, {size} bytes in the checkpoint"
+            raise _mismatch(out, checkpoint, detail, exc) from exc
+        except OSError as exc:
+            raise CrawlStorageError(f"cannot open {out}: {exc}", path=out) from exc
+        try:
+            length = os.fstat(file.fileno()).st_size
+            if length < size:
+                raise _mismatch(out, checkpoint, f"{length} bytes, {size} in the checkpoint")
+            if size:
+                file.seek(size - 1)
+                if file.read(1) != b"\n":
+                    raise _mismatch(out, checkpoint, f"byte {size} does not end a line")
+            file.truncate(size)  # lines written after the last save, a half line included
+            file.seek(size)
+        except BaseException:
+            file.close()
+            raise
+        return file
+    if resume:
+        with contextlib.suppress(FileNotFoundError):
+            if out.stat().st_size:
+                raise ConfigurationError(
+                    f"{out} has content but {checkpoint.path} (its checkpoint) does not exist: "
+                    "the records in it are unknown to the crawl; pass resume=False to start "
+                    "over, or another path",
+                    field="path",
+                )
+    checkpoint.clear()
+    # The new checkpoint (length 0) first, then the file: stopped in between, a rerun cuts
+    # the file to 0 bytes and goes on.
+    checkpoint.write(msgspec.Raw(_encoder.encode({_OUTPUT_NOTE: 0})))
+    try:
+        return out.open("wb")
+    except OSError as exc:
+        raise CrawlStorageError(f"cannot open {out}: {exc}", path=out) from exc
+
+
+def _mismatch(
+    out: Path, checkpoint: _Checkpoint, what: str, cause: BaseException | None = None
+) -> ConfigurationError:
+    error = ConfigurationError(
+        f"{out} does not match its checkpoint {checkpoint.path} ({what}); pass resume=False "
+        "to start over, or another path",
+        field="path",
+    )
+    error.__cause__ = cause
+    return error
 
 
 def _unit_key(unit: _Unit) -> tuple[str, str]:
@@ -310,11 +510,13 @@ class Crawl:
     flight is cancelled, and no task is left behind.
 
     **Resuming.** With ``checkpoint=PATH``, the units whose records you have taken are
-    recorded there (atomically, about once a second and when the crawl stops). A record counts
-    as taken once your loop asks for the next one, or when the crawl ends normally. A new crawl
-    with the same path and arguments skips what is recorded, so, across any number of
-    interruptions, every record comes out at least once; the record your loop held when it
-    stopped comes out again. Failed units are never recorded: a resumed crawl tries them again.
+    recorded there (atomically: from the first moment, then about once a second and when the
+    crawl stops). A record counts as taken once your loop asks for the next one, or when the
+    crawl ends normally. A new crawl with the same path and arguments skips what is recorded,
+    so, across any number of interruptions, every record comes out at least once; the record
+    your loop held when it stopped comes out again. Failed units are never recorded: a
+    resumed crawl tries them again. :meth:`write_jsonl` writes each record to a file exactly
+    once. A checkpoint that cannot be written raises :class:`CrawlStorageError`, once.
     """
 
     def __init__(
@@ -330,7 +532,7 @@ class Crawl:
     ) -> None:
         self._ids = _check_location_ids(location_ids)
         codes = _check_rate_codes(rate_codes)
-        self._codes = codes if inventory else [None]
+        self._codes: list[str | None] = codes if inventory else [None]
         if not isinstance(inventory, bool):
             raise TypeError(f"inventory: must be a bool, not {type(inventory).__name__}")
         self._inventory = inventory
@@ -343,11 +545,7 @@ class Crawl:
                 raise TypeError(
                     f"checkpoint: must be a path or None, not {type(checkpoint).__name__}"
                 )
-            params: dict[str, Any] = {
-                "location_ids": self._ids,
-                "rate_codes": self._codes,
-                "inventory": inventory,
-            }
+            params = _Params(location_ids=self._ids, rate_codes=self._codes, inventory=inventory)
             self._checkpoint = _Checkpoint(Path(checkpoint), params)
             self._checkpoint.load()
         #: Seconds between checkpoint writes while records are being taken.
@@ -360,6 +558,7 @@ class Crawl:
         self._started = False
         self._finished = False
         self._closed = False
+        self._storage_failed = False  # a save failed: it was raised once, and none follows
         self._fatal: BaseException | None = None
         self._runner: asyncio.Task[None] | None = None
         self._t0: float | None = None
@@ -426,8 +625,11 @@ class Crawl:
             raise RuntimeError("a crawl runs once; call ttg.crawl(...) again for a new one")
         self._started = True
         self._t0 = self._last_write = time.monotonic()
-        self._runner = asyncio.create_task(self._run(), name="ttg_async crawl")
         try:
+            # A checkpoint from the first moment: a crawl stopped at any point, even before
+            # its first record, leaves one (and a checkpoint that cannot be written fails now).
+            self._save(force=True)
+            self._runner = asyncio.create_task(self._run(), name="ttg_async crawl")
             while True:
                 self._settle_taken()
                 while not self._ready:
@@ -452,13 +654,83 @@ class Crawl:
     async def aclose(self) -> None:
         """Stop the crawl: cancel every request in flight and save the checkpoint.
 
-        Safe to call more than once; only the first call saves, so a crawl closed late (say,
-        by the garbage collector) never overwrites the checkpoint of a newer crawl.
+        Returns once every task of the crawl has ended. Safe to call more than once; only
+        the first call saves, so a crawl closed late (say, by the garbage collector) never
+        overwrites the checkpoint of a newer crawl. If that save fails, this call raises
+        :class:`CrawlStorageError`, and the crawl is closed all the same.
         """
         await self._shutdown()
-        if not self._closed:
+        if self._closed:
+            return
+        try:
             self._save(force=True)
-            self._closed = True
+        finally:
+            self._closed = True  # a failed save is raised once; closing again is quiet
+
+    async def write_jsonl(self, path: str | os.PathLike[str], *, resume: bool = True) -> None:
+        """Run the crawl into a JSON Lines file, each record exactly once across reruns.
+
+        >>> crawl = ttg.crawl(rate_codes=[None, "MEMBERS"], checkpoint="catalog.jsonl.ckpt")
+        >>> await crawl.write_jsonl("catalog.jsonl")  # killed? run the same two lines again
+        >>> print(crawl.stats.records, crawl.errors)
+
+        One line per record, :meth:`CatalogRecord.to_dict` (the lines of ``ttg crawl``). The
+        crawl needs a ``checkpoint``: with each checkpoint save, the file is flushed to the
+        disk and its length stored in the checkpoint. With ``resume=True`` (the default), a
+        crawl whose checkpoint holds such a length cuts the file back to it (dropping lines
+        written after that save, and a half-written last line) and carries on; with no
+        checkpoint yet, it starts a new file (refusing a file that already has content).
+        ``resume=False`` starts over: the checkpoint is forgotten and the file emptied.
+
+        Raises :class:`ConfigurationError` (before any request) for a crawl without a
+        checkpoint, a checkpoint not written by this method, or a file that does not match
+        its checkpoint; :class:`CrawlStorageError` when the file or the checkpoint cannot be
+        written. Whatever stops it (an error, a cancellation, ``kill -9``), running the same
+        crawl again ends with every record in the file exactly once.
+        """
+        checkpoint = self._checkpoint
+        if checkpoint is None:
+            raise ConfigurationError(
+                "write_jsonl needs a crawl made with checkpoint=PATH (where the length of the "
+                "file is kept)",
+                field="checkpoint",
+            )
+        if self._started:
+            raise RuntimeError("a crawl runs once; call ttg.crawl(...) again for a new one")
+        if not isinstance(resume, bool):
+            raise TypeError(f"resume: must be a bool, not {type(resume).__name__}")
+        out = Path(path)
+        file = _open_jsonl(out, checkpoint, resume=resume)
+        failed = False
+
+        def note() -> dict[str, int]:
+            # The lines reach the disk before the checkpoint that counts them as finished.
+            try:
+                file.flush()
+                os.fsync(file.fileno())
+            except OSError as exc:
+                raise CrawlStorageError(f"cannot write {out}: {exc}", path=out) from exc
+            return {_OUTPUT_NOTE: file.tell()}
+
+        self._checkpoint_note = note
+        try:
+            async with aclosing(self.__aiter__()) as records:
+                async for record in records:
+                    try:
+                        file.write(_encoder.encode(record._json()) + b"\n")
+                    except OSError as exc:
+                        # The last checkpoint stays as it was: its length ends before this line.
+                        failed = self._storage_failed = True
+                        raise CrawlStorageError(f"cannot write {out}: {exc}", path=out) from exc
+        except CrawlStorageError:
+            failed = True
+            raise
+        finally:
+            if failed:
+                with contextlib.suppress(OSError):
+                    file.close()  # what is left in its buffer cannot be written either
+            else:
+                file.close()  # flushed by the last save already
 
     async def __aenter__(self) -> Crawl:
         return self
@@ -496,7 +768,7 @@ class Crawl:
 
     def _save(self, *, force: bool = False) -> None:
         checkpoint = self._checkpoint
-        if checkpoint is None or not self._started or self._closed:
+        if checkpoint is None or not self._started or self._closed or self._storage_failed:
             return
         now = time.monotonic()
         if not force and (
@@ -504,8 +776,14 @@ class Crawl:
         ):
             return
         self._last_write = now
-        note = self._checkpoint_note() if self._checkpoint_note is not None else checkpoint.note
-        checkpoint.write(note)
+        try:
+            note = checkpoint.note
+            if self._checkpoint_note is not None:
+                note = msgspec.Raw(_encoder.encode(self._checkpoint_note()))
+            checkpoint.write(note)
+        except CrawlStorageError:
+            self._storage_failed = True  # raised here, once; the crawl saves nothing more
+            raise
 
     # -- completion roll-up ------------------------------------------------------------------
 
