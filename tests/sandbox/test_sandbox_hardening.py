@@ -298,26 +298,30 @@ async def test_1100_idle_connections_do_not_stop_the_cli_sandbox_answering() -> 
 
 async def test_at_the_cap_an_idle_connection_makes_way_and_a_busy_one_is_kept() -> None:
     sb = Sandbox()
-    sb.set_latency("GET /api/v3/events/{eventId}", 1.0)  # a request in hand for a second
-    app = sb.make_app()
-    async with serve_app(app, "127.0.0.1", 0, max_connections=4) as base_url:
+    sb.set_latency("POST /api/v3/carts", 1.0)  # a request in hand for a second
+    async with serve_app(sb.make_app(), "127.0.0.1", 0, max_connections=4) as base_url:
+        # A fresh connection per request, and a POST: aiohttp's client silently sends a GET
+        # once more when its connection is cut, which would hide a cut busy connection.
         connector = aiohttp.TCPConnector(force_close=True)
         async with aiohttp.ClientSession(connector=connector) as http:
 
-            async def get(path: str) -> int:
-                async with http.get(base_url + "/api/v3" + path, headers=HEADERS) as resp:
+            async def call(method: str, path: str) -> int:
+                url = base_url + "/api/v3" + path
+                async with http.request(method, url, headers=HEADERS, json={"items": []}) as resp:
                     await resp.read()
                     return resp.status
 
-            busy = asyncio.ensure_future(get("/events/1001"))
+            busy = asyncio.ensure_future(call("POST", "/carts"))
             await asyncio.sleep(0.2)  # the slow request is in hand
             host, port = base_url.removeprefix("http://").rsplit(":", 1)
             async with idle_connections(host, int(port), 6) as socks:
                 await asyncio.sleep(0.2)
-                assert await asyncio.wait_for(get("/locations"), 5) == 200
+                assert await asyncio.wait_for(call("GET", "/locations"), 5) == 200
                 # The earliest idle ones were closed by the server to make room.
                 assert len(ready(socks, select.POLLIN)) >= 3
-            assert await asyncio.wait_for(busy, 5) == 200
+            # Answered (400: an empty cart), not cut.
+            assert await asyncio.wait_for(busy, 5) == 400
+            assert [r.answered for r in sb.wire_log("POST /api/v3/carts")] == [400]
 
 
 # -- beyond loopback: a loud warning ------------------------------------------------------
