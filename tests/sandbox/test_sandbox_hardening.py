@@ -102,6 +102,20 @@ async def test_a_request_aiohttp_cannot_parse_is_a_400_in_the_envelope(
     assert headers["x-request-id"].startswith("req_")
 
 
+async def test_a_body_aiohttp_cannot_read_is_a_400_in_the_envelope(sb: Sandbox) -> None:
+    # Not gzip at all: aiohttp fails to decode it while the handler reads the body.
+    head = "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
+    data = (
+        "POST /api/v3/carts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"{head}Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        "Content-Length: 5\r\n\r\nabcde"
+    ).encode()
+    async with sb.serve() as base_url:
+        status, headers, body = await raw_exchange(base_url, data)
+    assert status == 400
+    assert_envelope(400, headers["content-type"], body, "MALFORMED_REQUEST")
+
+
 async def test_a_crash_is_a_500_in_the_envelope(
     sb: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

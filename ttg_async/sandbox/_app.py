@@ -238,6 +238,9 @@ class App:
                 f"The request body is larger than {MAX_BODY} bytes." if exc.status == 413 else None
             )
             return _http_error(exc.status, message)
+        except web.RequestPayloadError:
+            # A body aiohttp cannot read (bad chunking, a Content-Encoding it cannot undo).
+            return _http_error(400, "The request body could not be read.")
 
     @staticmethod
     def _check_media_type(request: web.Request) -> web.Response | None:
