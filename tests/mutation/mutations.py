@@ -392,4 +392,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a sandbox bound beyond loopback says nothing, though test keys now work from the network",
         ("tests/sandbox/test_sandbox_hardening.py",),
     ),
+    Mutation(
+        "sandbox-unreadable-body-500",
+        "ttg_async/sandbox/_app.py",
+        "        except web.RequestPayloadError:\n",
+        "        except ZeroDivisionError:\n",
+        "a body aiohttp cannot read (bad gzip) is the sandbox's own 500, not the client's 400",
+        ("tests/sandbox/test_sandbox_hardening.py",),
+    ),
 )
