@@ -234,6 +234,9 @@ EXPECTED_CLASS: dict[int, type[APIError]] = {
     404: NotFoundError,
     409: ConflictError,
     410: GoneError,
+    # 413 and 415 (a body over the size limit, not JSON) have no class of their own.
+    413: APIError,
+    415: APIError,
     429: RateLimitError,
     500: ServerError,
     503: ServerError,

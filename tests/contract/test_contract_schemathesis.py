@@ -4,7 +4,12 @@ Schemathesis (written elsewhere) generates requests from the spec, for every GET
 cart and order POSTs, sends them to the sandbox on loopback and checks each answer: no 5xx,
 only documented status codes, documented content types and headers, and bodies that fit the
 response schemas. Half of the generated IDs are real ones from the sandbox's catalog, so the
-2xx answers are exercised as well as the 404s.
+2xx answers are exercised as well as the 404s. On top of Schemathesis's own checks, every
+error must be JSON in the TTG envelope (``error_is_the_envelope``).
+
+A second pass sends Schemathesis's request-shape probes (issue 17): every path with each
+method the spec does not list (405 with ``Allow``), and each POST with a body that is not
+``application/json`` (415, a documented answer), under the same checks.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import pytest
 import requests
 import schemathesis
 from contract_support import SPEC_PATH
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
+from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, CoveragePhaseData, CoverageScenario
 
 from ttg_async.sandbox import Sandbox
 
@@ -32,6 +39,32 @@ CONTACT = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+442071
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)
 schema.config.generation.update(modes=[GenerationMode.POSITIVE])
+
+# The request-shape probes live in the coverage phase, as negative cases.
+probes = schemathesis.openapi.from_path(SPEC_PATH)
+probes.config.generation.update(modes=[GenerationMode.NEGATIVE])
+probes.config.phases.update(phases=["coverage"])
+
+_ERROR_KEYS = frozenset({"type", "code", "message", "param", "details"})
+
+
+@schemathesis.check
+def error_is_the_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every error is ``{"error": {type, code, message, ...}}`` in JSON, nothing else."""
+    if response.status_code < 400:
+        return None
+    content_type = response.headers.get("content-type", [""])
+    content_type = content_type[0] if isinstance(content_type, list) else content_type
+    assert content_type.startswith("application/json"), (response.status_code, content_type)
+    body = msgspec.json.decode(response.content) if response.content else None
+    assert isinstance(body, dict), body
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict), error
+    assert {"type", "code", "message"} <= set(error), error
+    assert set(error) <= _ERROR_KEYS, error
+    assert all(isinstance(error[k], str) for k in ("type", "code", "message")), error
+    return True
 
 
 class _Served:
@@ -153,4 +186,31 @@ def _use_real_ids(case: Any, real: Real) -> None:
 )
 def test_the_sandbox_answers_as_the_spec_says(case: Any, served: _Served, real: Real) -> None:
     _use_real_ids(case, real)
-    case.call_and_validate(base_url=served.base_url, headers=HEADERS)
+    response = case.call_and_validate(
+        base_url=served.base_url, headers=HEADERS, additional_checks=[error_is_the_envelope]
+    )
+    assert response.status_code < 500
+
+
+@probes.include(method=["GET", "POST", "DELETE"]).parametrize()
+@settings(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+def test_the_sandbox_answers_request_shape_probes_in_the_envelope(
+    case: Any, served: _Served, real: Real
+) -> None:
+    data = case.meta.phase.data if case.meta is not None else None
+    if not isinstance(data, CoveragePhaseData) or data.scenario not in REQUEST_SHAPE_PROBES:
+        return  # the other negative cases (bad values) are the positive pass's business
+    _use_real_ids(case, real)
+    response = case.call_and_validate(
+        base_url=served.base_url, headers=HEADERS, additional_checks=[error_is_the_envelope]
+    )
+    # Schemathesis lets a wrong method pass as 401, 404 or 429 too; the sandbox routes first.
+    if data.scenario == CoverageScenario.UNSPECIFIED_HTTP_METHOD:
+        assert response.status_code == 405, response.status_code
+        assert response.headers.get("allow"), response.headers
+    elif case.method == "POST":
+        assert response.status_code == 415, response.status_code

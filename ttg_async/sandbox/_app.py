@@ -2,6 +2,10 @@
 
 One middleware does the per-request bookkeeping (counters, request IDs, faults, latency,
 headers) so each handler only validates its own input and reads or changes the state.
+Every error is answered in the TTG envelope, aiohttp's own included: an unknown path (404),
+a wrong method (405, with ``Allow``), a body over the size limit (413), a POST that is not
+``application/json`` (415) and, through :meth:`App.render_error`, a request aiohttp cannot
+parse (400) or a crash (500).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from ttg_async.sandbox._wirelog import WireLog, WireRecord
 PREFIX: Final = "/api/v3"
 PLATFORMS: Final = frozenset({"ios", "android", "web", "api"})
 _JSON: Final = "application/json"
+#: The largest request body accepted (aiohttp's default); a larger one is a 413.
+MAX_BODY: Final = 1024**2
 RETAILER_KEY: Final = web.RequestKey("ttg_retailer", tuple)
 WIRE_KEY: Final = web.RequestKey("ttg_wire", WireRecord)
 
@@ -73,6 +79,24 @@ _NO_PLATFORM: Final = _static_error(
 _BAD_PLATFORM: Final = _static_error(
     400, "INVALID_HEADER", "X-TT-Platform must be one of: ios, android, web, api.", "X-TT-Platform"
 )
+_NOT_JSON: Final = _static_error(
+    415, "UNSUPPORTED_MEDIA_TYPE", "The request body must be sent as application/json."
+)
+#: Codes for the errors aiohttp raises or answers itself (any other status: HTTP_ERROR).
+_HTTP_CODES: Final = {
+    400: ("MALFORMED_REQUEST", "The request is not valid HTTP/1.1."),
+    404: ("UNKNOWN_ROUTE", "No such route."),
+    405: ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
+    413: ("REQUEST_TOO_LARGE", "The request body is too large."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "The request body must be sent as application/json."),
+    500: ("INTERNAL_ERROR", "The sandbox failed on this request."),
+}
+
+
+def _http_error(status: int, message: str | None = None) -> web.Response:
+    """An error aiohttp would answer in plain text, in the envelope instead."""
+    code, default = _HTTP_CODES.get(status, ("HTTP_ERROR", "The request failed."))
+    return _json(_static_error(status, code, message or default), status)
 
 
 #: What the version of the order pages without ``status`` leaves out of an order.
@@ -142,7 +166,7 @@ class App:
         self.wire = WireLog() if wire is None else wire
 
     def make(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY)
         ev = PREFIX + "/events/{eventId}"
         occ = ev + "/occurrences/{occurrenceId}"
         r = app.router
@@ -189,7 +213,11 @@ class App:
         if resource is None:
             resp = self._no_route(request)
         else:
-            resp = self._check_headers(request) or await self._run(request, handler)
+            resp = (
+                self._check_headers(request)
+                or self._check_media_type(request)
+                or await self._run(request, handler)
+            )
         resp.headers["X-Request-ID"] = request_id
         record.handled = resp.status
         if fault is None or kind not in AFTER_COMMIT:
@@ -213,6 +241,31 @@ class App:
             return web.Response(
                 body=err.body(), status=err.status, content_type=_JSON, headers=err.headers
             )
+        except web.HTTPException as exc:
+            # aiohttp's own, raised inside a handler: a body over MAX_BODY (413) above all.
+            if exc.status < 400:
+                raise
+            message = (
+                f"The request body is larger than {MAX_BODY} bytes." if exc.status == 413 else None
+            )
+            return _http_error(exc.status, message)
+        except web.RequestPayloadError:
+            # A body aiohttp cannot read (bad chunking, a Content-Encoding it cannot undo).
+            return _http_error(400, "The request body could not be read.")
+
+    @staticmethod
+    def _check_media_type(request: web.Request) -> web.Response | None:
+        # Every POST takes a JSON object; anything else would be decoded by guesswork.
+        if request.method == "POST" and request.content_type != _JSON:
+            return _json(_NOT_JSON, 415)
+        return None
+
+    @staticmethod
+    def render_error(status: int) -> web.Response:
+        """The answer to a request aiohttp answers itself (unparsable: 400; a crash: 500)."""
+        resp = _http_error(status)
+        resp.headers["X-Request-ID"] = f"req_{os.urandom(8).hex()}"
+        return resp
 
     def _check_headers(self, request: web.Request) -> web.Response | None:
         h = request.headers
@@ -243,7 +296,9 @@ class App:
             body = _static_error(
                 405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here."
             )
-            return _json(body, 405)
+            resp = _json(body, 405)
+            resp.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+            return resp
         return _json(_static_error(404, "UNKNOWN_ROUTE", f"No route {request.path}."), 404)
 
     def _fault_response(self, fault: Fault, request_id: str) -> web.Response:

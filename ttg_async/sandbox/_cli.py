@@ -25,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> parser.parse_args(["--port", "0"]).port
     0
     """
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface (default 127.0.0.1); any other exposes the sandbox, and test keys, "
+        "to the network, and it warns so on stderr",
+    )
     parser.add_argument("--port", type=int, default=8765, help="port, 0 for any (default 8765)")
     parser.add_argument("--seed", type=int, default=0, help="catalog seed (default 0)")
     events, locations, hold = _DEFAULTS["events"], _DEFAULTS["locations"], _DEFAULTS["hold_seconds"]

@@ -160,12 +160,17 @@ class Sandbox:
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve on ``host:port`` (``0``: a free port) and yield the base URL.
 
+        Idle connections close after 30 s and at most 512 stay open (see
+        ``docs/sandbox.md``). Any ``host`` other than loopback logs a WARNING and prints a line
+        on stderr: test keys then work from the network.
+
         >>> async def test_it() -> None:
         ...     async with Sandbox().serve() as base_url:
         ...         print(base_url)  # http://127.0.0.1:54321
         """
+        app = self._app
         try:
-            async with serve_app(self._app.make(), host, port) as base_url:
+            async with serve_app(app.make(), host, port, render_error=app.render_error) as base_url:
                 self.base_url = base_url
                 yield base_url
         finally:
