@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from buyback_helpers import START
 
@@ -284,3 +285,37 @@ async def test_the_cli_warns_when_bound_beyond_loopback() -> None:
         await _works(url)
     assert b"WARNING: the sandbox listens beyond loopback" in err[0]
     assert b"tbb_test_" in err[0]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"GARBAGE\r\n\r\n", id="not-http"),
+        pytest.param(
+            b"GET /partner/v1/events HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", id="header"
+        ),
+    ],
+)
+async def test_a_request_aiohttp_cannot_parse_is_answered_in_the_buyback_envelope(
+    data: bytes,
+) -> None:
+    """aiohttp answers these itself, before any handler: the sandbox still speaks its API."""
+    sandbox = BuybackSandbox(seed=0, start_date=START)
+    async with sandbox.serve() as base_url:
+        host, port = base_url.removeprefix("http://").removesuffix("/partner").rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(data)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 10)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"400"
+    assert b"application/json" in head.lower()
+    document = msgspec.json.decode(body)
+    assert document["success"] is False
+    assert document["error"]["code"] == "VALIDATION_ERROR"
+    assert document["meta"]["request_id"]

@@ -352,13 +352,13 @@ class _Runner(web.AppRunner):
         return _Server(base, guard, render_error, **kwargs)
 
 
-def warn_if_exposed(host: str, base_url: str) -> None:
+def warn_if_exposed(host: str, base_url: str, credentials: str = "any sk_test_* key") -> None:
     """Say loudly (a WARNING log and a line on stderr) that a sandbox left loopback."""
     if is_loopback(host):
         return
     text = (
         f"sandbox bound to {base_url}, beyond loopback: anyone who can reach this machine can "
-        "use it, and test keys (any sk_test_* key) now work from the network"
+        f"use it, and test keys ({credentials}) now work from the network"
     )
     logger.warning(text)
     # With no handler anywhere, logging prints the warning on stderr itself (its last
@@ -377,8 +377,11 @@ async def serve_app(
     render_error: ErrorRenderer | None = None,
     idle_timeout: float = IDLE_TIMEOUT,
     max_connections: int | None = None,
+    credentials: str = "any sk_test_* key",
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``host:port`` (``0``: a free port); yield its base URL + ``path``.
+
+    ``credentials`` names what the warning beyond loopback says now works from the network.
 
     A connection idle for ``idle_timeout`` seconds is closed; at most ``max_connections``
     (default: :func:`connection_cap`) stay open. ``render_error`` answers the requests
@@ -401,7 +404,7 @@ async def serve_app(
         bound = runner.addresses[0][1]
         shown = f"[{host}]" if ":" in host else host
         base_url = f"http://{shown}:{bound}"
-        warn_if_exposed(host, base_url)
+        warn_if_exposed(host, base_url, credentials)
         yield base_url + path
     finally:
         await runner.cleanup()

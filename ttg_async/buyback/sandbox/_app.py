@@ -116,6 +116,26 @@ class App:
         body = {"success": True, "data": data, **extra, "meta": self._meta(request)}
         return web.Response(body=_encoder.encode(body), status=status, content_type=_JSON)
 
+    def render_error(self, status: int) -> web.Response:
+        """The answer to a request aiohttp answers itself (unparsable: 400; a crash: 500)."""
+        code, message = (
+            ("INTERNAL_ERROR", "The server failed.")
+            if status >= 500
+            else (
+                "VALIDATION_ERROR",
+                "The request could not be read.",
+            )
+        )
+        request_id = str(uuid.uuid4())
+        meta = {"request_id": request_id, "timestamp": iso(self.state.now())}
+        body = {"success": False, "error": {"code": code, "message": message}, "meta": meta}
+        return web.Response(
+            body=_encoder.encode(body),
+            status=status,
+            content_type=_JSON,
+            headers={"X-Request-ID": request_id},
+        )
+
     def _error(self, request: web.Request, err: BuybackApiError) -> web.Response:
         error: dict[str, Any] = {"code": err.code, "message": err.message}
         if err.details is not None:

@@ -132,7 +132,15 @@ class BuybackSandbox:
         ...         print(base_url)  # http://127.0.0.1:54321/partner
         """
         try:
-            async with serve_app(self.make_app(), host, port, path=PREFIX) as base_url:
+            app = self._app
+            async with serve_app(
+                app.make(),
+                host,
+                port,
+                path=PREFIX,
+                render_error=app.render_error,
+                credentials=f"any tbb_test_* client ID with the secret {TEST_SECRET!r}",
+            ) as base_url:
                 self.base_url = base_url
                 yield base_url
         finally:
