@@ -1,6 +1,6 @@
 """What every API client shares: per-call options, light views, and the async lifecycle.
 
-Each API's client subclasses :class:`ClientBase`, owns a :class:`Pipeline` (shared with its
+Each API's client subclasses `ClientBase`, owns a `Pipeline` (shared with its
 views), and adds its resources and its own ``aclose`` steps.
 """
 

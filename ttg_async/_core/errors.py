@@ -24,7 +24,7 @@
 
 The classes by status live here; each API adds its own code-specific subclasses (TTG's in
 ``ttg_async._ttg.errors``, Ticket Buyback's in ``ttg_async.buyback``) and picks a class by the
-error's code first, then by its HTTP status (:func:`class_for_status`), so a code this version
+error's code first, then by its HTTP status (`class_for_status`), so a code this version
 has never heard of still lands on the class of its status.
 """
 
@@ -67,7 +67,8 @@ class TTGError(Exception):
     ``method`` and ``request_path`` name the call that failed (``"GET"``,
     ``"/api/v3/events/1001"``; never the query string, which may carry secrets), and the
     message shows them. Both are ``None`` for an error raised before any request was sent.
-    :class:`APIError` and :class:`APIConnectionError` also offer ``request_path`` as ``path``.
+    [`APIError`][ttg_async.APIError] and [`APIConnectionError`][ttg_async.APIConnectionError] also
+    offer ``request_path`` as ``path``.
 
     >>> try:
     ...     event = await ttg.events.get("1001")
@@ -177,7 +178,7 @@ class ResponseDecodeError(TTGError):
 
     ``path`` names the place in the document that did not fit, such as
     ``$.data[3].priceOptions[0].sellPrice`` (``None`` when the body is not JSON at all).
-    ``body`` holds the first :data:`MAX_ERROR_BODY` bytes the server sent (``body_truncated``
+    ``body`` holds the first `MAX_ERROR_BODY` bytes the server sent (``body_truncated``
     says whether there was more), so the answer can be reported as it was.
 
     >>> try:

@@ -1,7 +1,7 @@
 """One call, end to end, for any API: the rate-limit gate, the retry loop, one transport
 attempt per try, and the API's own decoder.
 
-An API client builds a :class:`RequestSpec` with its protocol (headers, path, body) and hands
+An API client builds a `RequestSpec` with its protocol (headers, path, body) and hands
 it here with a ``decode(raw, request_id)`` function that turns the answer into a model or
 raises the API's typed error. Every attempt of the call sends that same spec, so the
 ``X-Request-ID`` (and an idempotency key, if the spec carries one) never changes between
@@ -64,7 +64,7 @@ class Pipeline:
         return self.transport.closed
 
     def check_open(self) -> None:
-        """Raise :class:`ClientClosedError` once the client has been closed."""
+        """Raise [`ClientClosedError`][ttg_async.ClientClosedError] once the client is closed."""
         if self.transport.closed:
             raise ClientClosedError("this client is closed; create a new one")
 

@@ -1,6 +1,6 @@
 """Retries: the policy, the pure decision table, ``Retry-After``, backoff, the gate and the loop.
 
-Everything here but :class:`RateLimitGate` and :func:`run_with_retries` is pure: it takes values
+Everything here but `RateLimitGate` and `run_with_retries` is pure: it takes values
 and returns values, so the table that decides whether a request may be sent again is tested case
 by case without a network. The loop itself only sleeps; the HTTP attempt is a callable it is
 given (see ``docs/architecture.md``, "The retry loop").
@@ -96,8 +96,8 @@ class RetryPolicy:
     ``max_retry_after`` seconds, and beyond it the call gives up at once. ``deadline`` bounds
     the whole call, every attempt and every wait included; ``None`` means no overall bound.
 
-    A bad value raises :class:`~ttg_async.ConfigurationError` (a ``ValueError``) naming the
-    field.
+    A bad value raises [`ConfigurationError`][ttg_async.ConfigurationError] (a ``ValueError``)
+    naming the field.
 
     >>> RetryPolicy().max_retry_after
     60.0
@@ -139,7 +139,7 @@ class RetryPolicy:
 
 
 class RetryDecision(NamedTuple):
-    """The verdict of :func:`decide_retry`: ``retry`` and a short ``reason`` for the log."""
+    """The verdict of `decide_retry`: ``retry`` and a short ``reason`` for the log."""
 
     retry: bool
     reason: str
@@ -234,7 +234,7 @@ def may_have_taken_effect(method: str, path: str, error: BaseException) -> bool:
     True for a state-changing method when the request went out and no definite answer came
     back: a timeout or a broken connection after sending, a 5xx, or a 2xx whose body could not
     be read. The loop then sets ``error.outcome_unknown``. ``path`` is part of the key for
-    symmetry with :func:`decide_retry`; today no path changes the answer.
+    symmetry with `decide_retry`; today no path changes the answer.
 
     >>> from ttg_async import APITimeoutError
     >>> may_have_taken_effect("POST", "/api/v3/carts", APITimeoutError("slow"))
@@ -313,7 +313,7 @@ def retry_wait(policy: RetryPolicy, n: int, error: BaseException) -> float | Non
 
     The server's ``Retry-After`` wins when it is at most ``policy.max_retry_after``; beyond
     that, sleeping would hang the caller, so the loop gives up and the caller gets the
-    :class:`~ttg_async.RateLimitError` (its ``retry_after`` says how long to back off).
+    [`RateLimitError`][ttg_async.RateLimitError] (its ``retry_after`` says how long to back off).
 
     >>> from ttg_async import RateLimitError
     >>> retry_wait(RetryPolicy(), 0, RateLimitError("slow down", status=429, retry_after=2.0))
@@ -329,7 +329,7 @@ def retry_wait(policy: RetryPolicy, n: int, error: BaseException) -> float | Non
 
 
 class GateClosedError(Exception):
-    """Raised by :meth:`RateLimitGate.wait` when the gate stays shut longer than allowed.
+    """Raised by `RateLimitGate.wait` when the gate stays shut longer than allowed.
 
     ``remaining`` is how many seconds it will still stay shut.
     """
@@ -370,7 +370,7 @@ class RateLimitGate:
     async def wait(self, *, timeout: float | None = None) -> None:
         """Return once the gate is open; at once when it already is.
 
-        Raises :class:`GateClosedError` without sleeping when the gate will stay shut longer
+        Raises `GateClosedError` without sleeping when the gate will stay shut longer
         than ``timeout`` seconds, so the caller fails fast instead of hanging. Another task may
         extend the pause while this one sleeps; the extension is honoured within ``timeout``.
         """

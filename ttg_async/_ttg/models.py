@@ -4,7 +4,8 @@ Python names are snake_case and wire names camelCase (``rename="camel"``). Unkno
 ignored. Fields the docs do not guarantee are optional, so a server that leaves them out still
 decodes. Two fields are tagged unions on ``_type``: ``InventoryItem.inventory_variant`` and the
 entries of ``receipt_lines``. A ``_type`` this version does not know decodes to
-:class:`UnknownVariant` / :class:`UnknownReceiptLine`, never to an error (see ``_decoding.py``).
+[`UnknownVariant`][ttg_async.UnknownVariant] / [`UnknownReceiptLine`][ttg_async.UnknownReceiptLine],
+never to an error (see ``_decoding.py``).
 
 >>> Money(18500, "USD").format("en_US")
 '$185.00'
@@ -111,7 +112,8 @@ class Venue(Model, kw_only=True, frozen=True):
 
 
 class Event(Model, kw_only=True, frozen=True):
-    """A show or attraction. ``location`` is a :class:`Location`, or its bare id on some servers.
+    """A show or attraction. ``location`` is a [`Location`][ttg_async.Location], or its bare id on
+    some servers.
 
     >>> Event(id="1001", name="Hamilton", location="1").location
     '1'
@@ -483,7 +485,7 @@ def _check_id(field: str, value: object) -> None:
 class CartItemInput(Model, kw_only=False, frozen=True):
     """One item to put in a new cart; encodes to the camelCase wire object.
 
-    The fields are checked locally. Prefer :meth:`for_option`, which also checks the quantity
+    The fields are checked locally. Prefer `for_option`, which also checks the quantity
     against the item's variant.
 
     >>> encode(CartItemInput("123", "eyJzIjoiT1JDSC1BLTEwMSJ9", "eyJjIjoiRlVMTCJ9"))
@@ -510,8 +512,8 @@ class CartItemInput(Model, kw_only=False, frozen=True):
     ) -> CartItemInput:
         """Build a cart item for ``option`` of ``item``, checking the variant's quantity rule.
 
-        An :class:`AssignedSeat` takes exactly 1. Other variants (including ones this version
-        does not know) take 1 to ``item.quantity_available``. Raises :class:`ValueError`
+        An [`AssignedSeat`][ttg_async.AssignedSeat] takes exactly 1. Other variants (including ones
+        this version does not know) take 1 to ``item.quantity_available``. Raises `ValueError`
         naming ``option`` or ``quantity``.
 
         >>> item = InventoryItem(

@@ -127,9 +127,9 @@ def _meta_request_id(meta: Any) -> str | None:
 def error_from_response(
     raw: RawResponse, *, request_id: str | None, now: datetime | None = None
 ) -> APIError:
-    """Turn an error answer into its :class:`APIError` subclass (not raised): by code, then
-    status. ``request_id`` comes from ``meta``, else the ``X-Request-ID`` header, else the one
-    sent. A body that is not the envelope (a proxy's HTML 502) gets the class of its status.
+    """Turn an error answer into its [`APIError`][ttg_async.APIError] subclass (not raised): by
+    code, then status. ``request_id`` comes from ``meta``, else the ``X-Request-ID`` header, else
+    the one sent. A body that is not the envelope (a proxy's HTML 502) gets the class of its status.
 
     >>> body = b'{"success": false, "error": {"code": "QUOTE_EXPIRED", "message": "gone"},'
     >>> body += b' "meta": {"request_id": "r-1"}}'
@@ -215,8 +215,8 @@ def decode_list(
 def decode_token(raw: RawResponse, *, request_id: str | None) -> Token:
     """Decode the token answer, or raise its typed error (``InvalidCredentialsError``...).
 
-    A token answer that does not fit raises a :class:`ResponseDecodeError` without the body:
-    the body holds the token.
+    A token answer that does not fit raises a [`ResponseDecodeError`][ttg_async.ResponseDecodeError]
+    without the body: the body holds the token.
     """
     decode = envelope_decoder(BuybackDataEnvelope, Token)
     envelope: BuybackDataEnvelope[Token] = _decode(raw, decode, request_id, keep_body=False)

@@ -39,7 +39,7 @@ Fail = Callable[[str, str], Exception]
 
 
 class FaultOptions(TypedDict, total=False):
-    """The options of a sandbox's ``inject``, as :class:`Fault` takes them."""
+    """The options of a sandbox's ``inject``, as [`Fault`][ttg_async.sandbox.Fault] takes them."""
 
     times: int | None
     probability: float | None
