@@ -17,7 +17,9 @@ shows only what a user calls.
 
 from __future__ import annotations
 
+import builtins
 import importlib
+import inspect
 import re
 from typing import Any
 
@@ -52,17 +54,54 @@ def fence_doctests(text: str) -> str:
     return "\n".join(out)
 
 
-def _struct_fields(cls: griffe.Class) -> tuple[str, ...]:
-    """The runtime ``__struct_fields__`` of the class, or ``()`` when it is no msgspec Struct."""
+def _runtime(cls: griffe.Class) -> Any:
     try:
-        module = importlib.import_module(cls.module.path)
-        obj = module
+        obj: Any = importlib.import_module(cls.module.path)
         for part in cls.path[len(cls.module.path) + 1 :].split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
-        return ()
-    fields = getattr(obj, "__struct_fields__", ())
+        return None
+    return obj
+
+
+def _struct_fields(cls: griffe.Class) -> tuple[str, ...]:
+    """The runtime ``__struct_fields__`` of the class, or ``()`` when it is no msgspec Struct."""
+    fields = getattr(_runtime(cls), "__struct_fields__", ())
     return tuple(fields) if isinstance(fields, tuple) else ()
+
+
+_KINDS = {
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: griffe.ParameterKind.positional_or_keyword,
+    inspect.Parameter.KEYWORD_ONLY: griffe.ParameterKind.keyword_only,
+}
+
+
+def struct_init(cls: griffe.Class) -> griffe.Function | None:
+    """An ``__init__`` for a msgspec Struct, so the reference shows how to build one.
+
+    The order and kinds (positional or keyword-only) come from the runtime signature; the
+    types and defaults from the source, so they read as written and link to their classes.
+    """
+    try:
+        signature = inspect.signature(_runtime(cls))
+    except (TypeError, ValueError):
+        return None
+    parameters = [griffe.Parameter("self", kind=griffe.ParameterKind.positional_or_keyword)]
+    for name, param in signature.parameters.items():
+        member = cls.all_members.get(name)
+        parameters.append(
+            griffe.Parameter(
+                name,
+                annotation=getattr(member, "annotation", None),
+                kind=_KINDS.get(param.kind, griffe.ParameterKind.keyword_only),
+                default=None
+                if param.default is inspect.Parameter.empty
+                else (getattr(member, "value", None) or repr(param.default)),
+            )
+        )
+    init = griffe.Function("__init__", parameters=griffe.Parameters(*parameters))
+    init.public = False
+    return init
 
 
 def _annotation_of(cls: griffe.Class, name: str) -> str | None:
@@ -74,6 +113,36 @@ def _annotation_of(cls: griffe.Class, name: str) -> str | None:
     return None if annotation is None else str(annotation)
 
 
+def _attributes_of(text: str) -> dict[str, list[str]]:
+    """The entries of a docstring's ``Attributes:`` section: name to description lines."""
+    found: dict[str, list[str]] = {}
+    current: str | None = None
+    inside = False
+    for line in text.split("\n"):
+        if line == "Attributes:":
+            inside = True
+            continue
+        if not inside:
+            continue
+        if line.strip() and not line.startswith("    "):
+            break
+        entry = _ENTRY.match(line)
+        if entry:
+            current = entry.group("name")
+            found[current] = [line.split(":", 1)[1].strip()]
+        elif current is not None and line.strip():
+            found[current].append(line.strip())
+    return found
+
+
+def _inherited_descriptions(cls: griffe.Class) -> dict[str, list[str]]:
+    """Field descriptions from the ``Attributes:`` sections of the class's bases."""
+    found: dict[str, list[str]] = {}
+    for base in reversed(getattr(_runtime(cls), "__mro__", ())[1:]):
+        found.update(_attributes_of(inspect.getdoc(base) or ""))
+    return found
+
+
 def with_attributes_section(text: str, cls: griffe.Class, fields: tuple[str, ...]) -> str:
     """Add (or complete) the docstring's ``Attributes:`` section so it lists every field.
 
@@ -81,6 +150,7 @@ def with_attributes_section(text: str, cls: griffe.Class, fields: tuple[str, ...
     field's annotation, so the table shows it even though the field's own member is hidden.
     """
     lines = text.split("\n")
+    inherited = _inherited_descriptions(cls)
     start = next(
         (i for i, line in enumerate(lines) if line == "Attributes:"),
         None,
@@ -118,9 +188,35 @@ def with_attributes_section(text: str, cls: griffe.Class, fields: tuple[str, ...
     for name in names:
         annotation = _annotation_of(cls, name)
         kind = f" ({annotation})" if annotation else ""
-        description = " ".join(described.get(name, [])).strip() or "&nbsp;"
+        description = " ".join(described.get(name, inherited.get(name, []))).strip() or "&nbsp;"
         section.append(f"    {name}{kind}: {description}")
     return "\n".join([*before, "", *section, "", *after]).strip("\n")
+
+
+def _public_names() -> set[str]:
+    names: set[str] = set()
+    for module in ("ttg_async", "ttg_async.buyback", "ttg_async.sandbox"):
+        names.update(getattr(importlib.import_module(module), "__all__", ()))
+    return names
+
+
+def drop_private_bases(cls: griffe.Class, public: set[str]) -> None:
+    """Show only bases a reader can look up: public names and builtins (``ValueError``).
+
+    ``Bases: _Resource`` or ``Bases: ClientBase`` says nothing to a user, and without the
+    private base the class no longer inherits an ``__init__(_call)`` to show as its signature.
+    """
+    kept = []
+    for base in cls.bases:
+        name = str(base).split("[", 1)[0].rsplit(".", 1)[-1]
+        if name in public or (hasattr(builtins, name) and name[:1].isupper()):
+            kept.append(base)
+    cls.bases = kept
+    init = cls.members.get("__init__")
+    if isinstance(init, griffe.Function):
+        params = [p.name for p in init.parameters if p.name not in ("self", "cls")]
+        if params and all(name.startswith("_") for name in params):
+            del cls.members["__init__"]
 
 
 class TTGReference(griffe.Extension):
@@ -128,6 +224,7 @@ class TTGReference(griffe.Extension):
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
         if pkg.path == "ttg_async":
+            self._public = _public_names()
             self._visit(pkg)
 
     def _visit(self, obj: griffe.Object) -> None:
@@ -141,6 +238,10 @@ class TTGReference(griffe.Extension):
                     obj.docstring.value = value
                 else:
                     obj.docstring = griffe.Docstring(value, parent=obj)
+                init = struct_init(obj)
+                if init is not None and "__init__" not in obj.members:
+                    obj.set_member("__init__", init)
+            drop_private_bases(obj, self._public)
         if obj.docstring is not None:
             obj.docstring.value = fence_doctests(obj.docstring.value)
         for name, member in list(obj.members.items()):

@@ -60,6 +60,10 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
     There is never a float in a ``Money``. ``amount`` is an ``int`` (``18500`` USD is $185.00),
     and `decimal` gives the exact major-unit value for arithmetic or display.
 
+    Attributes:
+        amount: The amount in minor units (cents, pence; fils for ``KWD``), never a float.
+        currency: The ISO 4217 code, e.g. ``"USD"``.
+
     >>> price = Money(18500, "USD")
     >>> price.decimal
     Decimal('185.00')
