@@ -270,6 +270,8 @@ class UnknownVariant(Model, tag_field="_type", tag=True, kw_only=True, frozen=Tr
 
 #: The value of ``InventoryItem.inventory_variant``; match on the class.
 InventoryVariant: TypeAlias = AssignedSeat | GeneralAdmission | Extra | UnknownVariant
+"""The value of ``InventoryItem.inventory_variant``: match on the class, with
+[`UnknownVariant`][ttg_async.UnknownVariant] for a ``_type`` this version does not know."""
 
 
 class Category(Model, kw_only=False, frozen=True):
@@ -421,6 +423,8 @@ class UnknownReceiptLine(_ReceiptLineBase, kw_only=True, frozen=True):
 
 #: One entry of ``receipt_lines``; match on the class.
 ReceiptLine: TypeAlias = SubtotalLine | FeeLine | VoucherLine | ProtectionLine | UnknownReceiptLine
+"""One entry of ``receipt_lines``: match on the class, with
+[`UnknownReceiptLine`][ttg_async.UnknownReceiptLine] for a ``_type`` this version does not know."""
 
 
 # --------------------------------------------------------------------------------------------
