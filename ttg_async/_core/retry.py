@@ -17,6 +17,7 @@ import email.utils
 import itertools
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -393,8 +394,10 @@ def _give_up(
     outcome_unknown: bool,
     method: str | None = None,
     path: str | None = None,
+    elapsed: float | None = None,
 ) -> TTGError:
     error.attempts = attempts
+    error.elapsed = elapsed
     if method is not None and path is not None and error.method is None:
         # Say which call failed; the query string stays out (it may carry secrets).
         error.method = method.upper()
@@ -417,12 +420,15 @@ async def run_with_retries(
     gate: RateLimitGate,
     keyed: bool = False,
     failed: TTGError | None = None,
+    started: float | None = None,
 ) -> T:
     """Run ``attempt(budget)`` until it succeeds or the policy says stop; return its result.
 
     ``failed``, when given, is the error of a first attempt the caller already made itself
     (its straight path, taken only when the policy has no deadline and the gate was open):
-    the loop judges it as its own first failure.
+    the loop judges it as its own first failure. ``started`` is when the call began
+    (``time.monotonic()``; now, when not given): the error raised on giving up says how long
+    the call took (``elapsed``) and how many attempts it made.
 
     Each attempt gets ``budget`` = the per-attempt ``timeout``, shortened to what is left of
     ``policy.deadline``. Before every attempt the loop waits at ``gate``; a ``429`` with
@@ -438,6 +444,7 @@ async def run_with_retries(
     'ok'
     """
     loop = asyncio.get_running_loop()
+    began = time.monotonic() if started is None else started
     last: TTGError | None = failed
     made = 0 if failed is None else 1
     # The common case pays for nothing else: no deadline, the gate open and no debug log
@@ -465,15 +472,23 @@ async def run_with_retries(
 
     def stop(reason: str) -> TTGError:
         assert last is not None
+        elapsed = time.monotonic() - began
         log.debug(
-            "request %s: %s failed after attempt %d/%d with %s; giving up (%s)",
+            "request %s: %s failed after attempt %d/%d with %s; giving up after %.3f s (%s)",
             request_id,
             where,
             made,
             policy.max_attempts,
             _label(last),
+            elapsed,
             reason,
-            extra={"request_id": request_id, "attempt": made, "wait": None, "reason": reason},
+            extra={
+                "request_id": request_id,
+                "attempt": made,
+                "wait": None,
+                "reason": reason,
+                "elapsed": elapsed,
+            },
         )
         return _give_up(
             last,
@@ -482,6 +497,7 @@ async def run_with_retries(
             outcome_unknown=effect,
             method=method,
             path=path,
+            elapsed=elapsed,
         )
 
     while True:
@@ -539,6 +555,7 @@ async def run_with_retries(
                 outcome_unknown=False,
                 method=method,
                 path=path,
+                elapsed=time.monotonic() - began,
             )
 
         # A pause the server asked for is waited out like a Retry-After: up to the policy's
@@ -571,6 +588,7 @@ async def run_with_retries(
                 outcome_unknown=effect,
                 method=method,
                 path=path,
+                elapsed=time.monotonic() - began,
             ) from last
 
         remaining = left()
