@@ -47,4 +47,4 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         return status
 
-    return guarded(go)
+    return guarded(go, json=bool(getattr(args, "json", False)))
