@@ -25,7 +25,6 @@ from typing import Any
 
 import griffe
 
-_SECTION = re.compile(r"^(?P<title>[A-Z][A-Za-z ]*):\s*$")
 _ENTRY = re.compile(r"^    (?P<name>\w+)(?: \([^)]*\))?:")
 
 
@@ -113,19 +112,27 @@ def _annotation_of(cls: griffe.Class, name: str) -> str | None:
     return None if annotation is None else str(annotation)
 
 
+def _section_span(lines: list[str]) -> tuple[int, int] | None:
+    """``(start, end)`` of the ``Attributes:`` section: its title line up to the first line
+    after it that is not indented (blank lines inside the section are part of it)."""
+    if "Attributes:" not in lines:
+        return None
+    start = lines.index("Attributes:")
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith("    ") or not lines[end].strip()):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return start, end
+
+
 def _attributes_of(text: str) -> dict[str, list[str]]:
     """The entries of a docstring's ``Attributes:`` section: name to description lines."""
+    lines = text.split("\n")
+    span = _section_span(lines)
     found: dict[str, list[str]] = {}
     current: str | None = None
-    inside = False
-    for line in text.split("\n"):
-        if line == "Attributes:":
-            inside = True
-            continue
-        if not inside:
-            continue
-        if line.strip() and not line.startswith("    "):
-            break
+    for line in [] if span is None else lines[span[0] + 1 : span[1]]:
         entry = _ENTRY.match(line)
         if entry:
             current = entry.group("name")
@@ -148,47 +155,26 @@ def with_attributes_section(text: str, cls: griffe.Class, fields: tuple[str, ...
 
     Each entry is written as ``name (type): description``, with the type taken from the
     field's annotation, so the table shows it even though the field's own member is hidden.
+    A field the docstring does not describe takes its base class's description, if any.
+    The section goes where the docstring has one, else before the first example.
     """
     lines = text.split("\n")
-    inherited = _inherited_descriptions(cls)
-    start = next(
-        (i for i, line in enumerate(lines) if line == "Attributes:"),
-        None,
-    )
-    described: dict[str, list[str]] = {}
-    order: list[str] = []
-    if start is not None:
-        end = start + 1
-        current: str | None = None
-        while end < len(lines) and (not lines[end].strip() or lines[end].startswith("    ")):
-            if not lines[end].strip():
-                # A blank line ends the section unless the next line is still indented.
-                if end + 1 < len(lines) and lines[end + 1].startswith("    "):
-                    end += 1
-                    continue
-                break
-            entry = _ENTRY.match(lines[end])
-            if entry:
-                current = entry.group("name")
-                described[current] = [lines[end].split(":", 1)[1].strip()]
-                order.append(current)
-            elif current is not None:
-                described[current].append(lines[end].strip())
-            end += 1
-        before, after = lines[:start], lines[end:]
-    else:
-        first_example = next(
+    described = {**_inherited_descriptions(cls), **_attributes_of(text)}
+    span = _section_span(lines)
+    if span is None:
+        at = next(
             (i for i, line in enumerate(lines) if line.lstrip().startswith(">>>")), len(lines)
         )
-        before, after = lines[:first_example], lines[first_example:]
-        while before and not before[-1].strip():
-            before.pop()
-    names = [*fields, *[n for n in order if n not in fields]]
+        span = (at, at)
+    before, after = lines[: span[0]], lines[span[1] :]
+    while before and not before[-1].strip():
+        before.pop()
+    extra = [name for name in _attributes_of(text) if name not in fields]
     section = ["Attributes:"]
-    for name in names:
+    for name in [*fields, *extra]:
         annotation = _annotation_of(cls, name)
         kind = f" ({annotation})" if annotation else ""
-        description = " ".join(described.get(name, inherited.get(name, []))).strip() or "&nbsp;"
+        description = " ".join(described.get(name, [])).strip() or "&nbsp;"
         section.append(f"    {name}{kind}: {description}")
     return "\n".join([*before, "", *section, "", *after]).strip("\n")
 
