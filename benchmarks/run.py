@@ -22,6 +22,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -461,6 +462,11 @@ def _write(
     _report.write_json(out / "results.json", meta, scenarios, results)
     title = f"{meta['command']} | SDK {meta['sdk_commit']} | {meta['date']}"
     charted = _report.write_chart(out / "chart.png", scenarios, results, title)
+    if charted and out == HERE / "results":
+        # The docs site serves only docs/, so docs/performance.md shows this copy of the chart.
+        site_chart = HERE.parent / "docs" / "assets" / "benchmarks" / "chart.png"
+        site_chart.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "chart.png", site_chart)
     print("\n" + text)
     print(f"\nWrote {out / 'results.md'}, {out / 'results.json'}", end="")
     print(f" and {out / 'chart.png'}" if charted else " (no matplotlib: no chart)")

@@ -243,10 +243,10 @@ def test_a_network_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[st
         (["prices", "1001", "100101"], "--rate-code"),
         (["events"], "LOCATION_ID"),
         (["occurrences", "1001", "--locale", "xx_YY"], "ttg: --locale: unknown locale 'xx_YY'"),
-        (["events", " 1"], "ttg: location_id: must be a non-empty string"),
+        (["events", " 1"], "ttg: LOCATION_ID: must be a non-empty string"),
         (["crawl", "--out", "x.jsonl", "--concurrency", "0"], "ttg: --concurrency: must be"),
-        (["inventory", "1", "2", "--rate-code", ""], "ttg: provider_codes[0]: must not be empty"),
-        (["locations", "--base-url", "http://example.com"], "ttg: ConfigurationError: base_url"),
+        (["inventory", "1", "2", "--rate-code", ""], "ttg: --rate-code: must not be empty"),
+        (["locations", "--base-url", "http://example.com"], "ttg: ConfigurationError: --base-url"),
     ],
 )
 @pytest.mark.usefixtures("env")
@@ -264,7 +264,7 @@ def test_a_missing_key_is_one_line_and_exit_2(
     monkeypatch.delenv("TTG_API_KEY")
     status, _, err = run(capsys, "locations")
     assert status == 2
-    assert one_error_line(err).startswith("ttg: ConfigurationError: api_key: is required")
+    assert one_error_line(err).startswith("ttg: ConfigurationError: --api-key: is required")
 
 
 def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:

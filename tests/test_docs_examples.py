@@ -15,7 +15,9 @@ The rules (docs/writing-docs.md tells maintainers the same):
 - ``<!-- docs-test: pytest -->`` marks a block that is a whole pytest module (a fixture and
   its tests, for example). It is written to a temporary folder and run by pytest in a
   subprocess with pytest-asyncio in its default (strict) mode, exactly as a reader who copies
-  it into a fresh project would run it.
+  it into a fresh project would run it. The project's ``pyproject.toml`` is the page's
+  ``toml`` block that holds ``[tool.pytest.ini_options]`` (the setting the page tells the
+  reader to add), or none when the page has no such block.
 """
 
 from __future__ import annotations
@@ -172,9 +174,21 @@ def test_page_blocks_run_against_the_sandbox(page: Path, monkeypatch: pytest.Mon
 PYTEST_BLOCKS = [b for page in PAGES for b in blocks_of(page) if b.mode == "pytest"]
 
 
+def pytest_settings_of(page: Path) -> str | None:
+    """The page's ``toml`` block that holds ``[tool.pytest.ini_options]``, if any."""
+    for fence in _FENCE.finditer(page.read_text()):
+        info = fence.group("info").strip().split(" ")[0]
+        if info == "toml" and "[tool.pytest.ini_options]" in fence.group("body"):
+            return fence.group("body")
+    return None
+
+
 @pytest.mark.parametrize("block", PYTEST_BLOCKS, ids=lambda b: b.where)
 def test_pytest_blocks_pass_when_copied_into_a_fresh_project(block: Block, tmp_path: Path) -> None:
     (tmp_path / "test_copied.py").write_text(block.code)
+    settings = pytest_settings_of(block.page)
+    config = tmp_path / "pyproject.toml"
+    config.write_text(settings if settings is not None else "")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TTG_", "PYTEST_"))}
     done = subprocess.run(
         [
@@ -191,7 +205,7 @@ def test_pytest_blocks_pass_when_copied_into_a_fresh_project(block: Block, tmp_p
             "--rootdir",
             str(tmp_path),
             "-c",
-            os.devnull,
+            str(config),
             str(tmp_path / "test_copied.py"),
         ],
         cwd=tmp_path,

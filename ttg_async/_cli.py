@@ -30,8 +30,11 @@ def _rich_missing(error: ModuleNotFoundError, command: str) -> bool:
 def _parser() -> argparse.ArgumentParser:
     from ttg_async import __version__
     from ttg_async._commands import add_commands
+    from ttg_async._commands._common import CommandParser
 
-    parser = argparse.ArgumentParser(
+    # CommandParser, which add_subparsers passes down to every command: a bad flag is
+    # reported with the command's own usage, and as JSON under --json.
+    parser = CommandParser(
         prog="ttg",
         description=(
             "ttg_async: the TTG API v3 from the command line. The key, retailer and server "

@@ -1,6 +1,6 @@
 """The ``ttg`` commands that talk to TTG: browsing, rate-code comparison and the crawl.
 
-``ttg_async._cli`` builds the parser and hands these commands to :func:`run`. Every command
+``ttg_async._cli`` builds the parser and hands these commands to `run`. Every command
 prints one line and exits with a status (0 OK, 1 API or network error, 2 bad usage) instead
 of a traceback.
 """
@@ -47,4 +47,4 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         return status
 
-    return guarded(go)
+    return guarded(go, json=bool(getattr(args, "json", False)))

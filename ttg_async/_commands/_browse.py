@@ -140,6 +140,9 @@ def _locations(args: argparse.Namespace) -> int:
         if args.json:
             print_json(found)
             return 0
+        if not found:
+            console().print("No locations: the server lists none for this retailer (--retailer).")
+            return 0
         table = _table(f"{len(found)} locations", "ID", "Name", "Country")
         for location in found:
             table.add_row(location.id, location.name, location.country or "")
@@ -154,6 +157,12 @@ def _events(args: argparse.Namespace) -> int:
         found = await ttg.events.list(args.location_id, limit=MAX_LIMIT).collect()
         if args.json:
             print_json(found)
+            return 0
+        if not found:
+            console().print(
+                f"No events in location {args.location_id}: the server lists none there "
+                "(`ttg locations` lists the location IDs)."
+            )
             return 0
         table = _table(
             f"{len(found)} events in location {args.location_id}",
@@ -191,6 +200,12 @@ def _occurrences(args: argparse.Namespace) -> int:
         found = await ttg.occurrences.list(args.event_id)
         if args.json:
             print_json(found)
+            return 0
+        if not found:
+            console().print(
+                f"No occurrences of event {args.event_id}: the server lists no dated "
+                "performance for it (none scheduled, or all past)."
+            )
             return 0
         table = _table(
             f"{len(found)} occurrences of event {args.event_id}",
@@ -265,6 +280,9 @@ def _inventory(args: argparse.Namespace) -> int:
             if isinstance(items, ProviderCodeNotFoundError):
                 out.print(f"{title}: unknown rate code ({items.code}, {items.message})")
                 continue
+            if not items:
+                out.print(f"{title}: nothing to buy ({await _why_empty(ttg, args)}).")
+                continue
             table = _table(
                 f"{title}: {len(items)} items", "Kind", "Item", "Left", "Category", "Price"
             )
@@ -313,6 +331,17 @@ def _prices(args: argparse.Namespace) -> int:
             )
             return 0
         known = [code for code in comparison.codes if code not in comparison.unknown_codes]
+        if not comparison.rows:
+            for code, error in comparison.unknown_codes.items():
+                console().print(
+                    f"Rate code {code!r} is not recognised for this event "
+                    f"({error.code}, request {error.request_id})."
+                )
+            console().print(
+                f"Occurrence {args.occurrence_id}: nothing to compare, no rate code has "
+                f"anything to buy ({await _why_empty(ttg, args)})."
+            )
+            return 0
         headers = [_code_name(code) for code in known]
         headers += [f"{code} (unknown code)" for code in comparison.unknown_codes if code]
         table = _table(
@@ -353,6 +382,14 @@ def _prices(args: argparse.Namespace) -> int:
         return 0
 
     return _with_client(args, body)
+
+
+async def _why_empty(ttg: TTGClient, args: argparse.Namespace) -> str:
+    """Why an occurrence has no inventory, as far as its price summary tells."""
+    occurrence = await ttg.occurrences.get(args.event_id, args.occurrence_id)
+    if occurrence.from_price is None:
+        return "the occurrence is sold out or not on sale"
+    return "the occurrence is on sale, but not at this rate code"
 
 
 def _price_json(price: TierPrice | None) -> dict[str, Any] | None:

@@ -1,13 +1,13 @@
 """What every API client shares: per-call options, light views, and the async lifecycle.
 
-Each API's client subclasses :class:`ClientBase`, owns a :class:`Pipeline` (shared with its
+Each API's client subclasses `ClientBase`, owns a `Pipeline` (shared with its
 views), and adds its resources and its own ``aclose`` steps.
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import NoReturn, Self
 
 import aiohttp
 
@@ -104,3 +104,15 @@ class ClientBase:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def __enter__(self) -> NoReturn:
+        # Without this, a plain `with` fails with Python's bare "does not support the context
+        # manager protocol", which does not say what to write instead.
+        name = type(self).__name__
+        raise TypeError(
+            f"{name} is asynchronous: use 'async with {name}(...) as client:' inside an "
+            "async function (or call 'await client.aclose()' when done), not 'with'"
+        )
+
+    def __exit__(self, *exc_info: object) -> None:  # pragma: no cover - __enter__ raises
+        return None

@@ -2,7 +2,7 @@
 
 Each API's own config module resolves its constructor arguments and environment variables
 with these helpers, so every client refuses the same mistakes with the same
-:class:`ConfigurationError`, naming the offending field.
+[`ConfigurationError`][ttg_async.ConfigurationError], naming the offending field.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = [
 
 
 class NotGiven(Enum):
-    """The type of :data:`NOT_GIVEN`: tells "argument left out" apart from ``None``."""
+    """The type of `NOT_GIVEN`: tells "argument left out" apart from ``None``."""
 
     NOT_GIVEN = "NOT_GIVEN"
 

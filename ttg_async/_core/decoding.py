@@ -4,12 +4,12 @@ msgspec has no fallback member for unknown tags, so decoding runs in stages. The
 Decoder handles every body whose tags are all known, at full speed. When it reports a tag no
 member claims, the cheapest sound path wins:
 
-1. **Retag** (:class:`_Retag`, for types with one fallback member): the tag is learned, the
+1. **Retag** (`_Retag`, for types with one fallback member): the tag is learned, the
    body's ``"_type": "<tag>"`` pairs are rewritten in the bytes to the fallback member, and
    the strict Decoder runs again. Once a tag is learned, later bodies are retagged before the
    strict Decoder sees them. The rewrite is checked (one fallback member per rewrite, no
    fallback tag in the original body); on any doubt the next stages run.
-2. **Split** (:class:`_Split`, for list envelopes): only the odd items of the list take the
+2. **Split** (`_Split`, for list envelopes): only the odd items of the list take the
    slow path.
 3. **Walk**: decode the body to builtins, walk it alongside the target type, and point every
    unknown tag of a union that has a fallback member at that member (keeping the original
@@ -17,7 +17,7 @@ member claims, the cheapest sound path wins:
    carry the same ``$.path`` as the decoder's. If nothing was rewritten, the original error
    was a real schema error and is raised as is.
 
-:meth:`TolerantDecoder.lenient` adds a second pass for answers that must not fail on their
+`TolerantDecoder.lenient` adds a second pass for answers that must not fail on their
 shape (see ``docs/contract.md``). A field with a default is not promised by the docs: when its
 value does not fit, the repair pass drops it from the builtins (so it takes its default) and
 converts again, until the body fits or the error lies on a path made only of promised fields,
@@ -215,7 +215,7 @@ def _compile_union(
 class TolerantDecoder(Generic[T]):
     """Decodes JSON bytes into ``T``; an unknown ``_type`` becomes the union's fallback member.
 
-    Obtain one with :func:`decoder_for`. ``fallbacks`` counts the bodies that needed the slow
+    Obtain one with `decoder_for`. ``fallbacks`` counts the bodies that needed the slow
     path (a test hook, and a hint that the server has grown new types).
 
     >>> from ttg_async._ttg.models import DataEnvelope, Location
@@ -242,7 +242,7 @@ class TolerantDecoder(Generic[T]):
     @property
     def strict(self) -> msgspec.json.Decoder[T]:
         """msgspec's own decoder for ``T``: the fast path, with no fallback at all. Use it
-        directly only while :attr:`detour` is false."""
+        directly only while `detour` is false."""
         return self._strict
 
     def __call__(self, body: bytes) -> T:
@@ -263,7 +263,7 @@ class TolerantDecoder(Generic[T]):
 
     def fallback(self, body: bytes, error: msgspec.ValidationError | None) -> T:
         """Decode ``body`` with the fallback members, after the strict decoder raised
-        ``error`` (``None``: it was not tried). Raises like :meth:`__call__`."""
+        ``error`` (``None``: it was not tried). Raises like `__call__`."""
         retag = self._retag
         if error is not None and retag is not None and retag.learn(error):
             self.detour = True
@@ -862,9 +862,10 @@ def decoder_for(type_: type[T]) -> TolerantDecoder[T]:
 
     ``type_`` is anything msgspec can decode, typically an envelope such as
     ``ListEnvelope[InventoryItem]``. Known data takes msgspec's strict fast path. An unknown
-    ``_type`` anywhere inside decodes to :class:`UnknownVariant` / :class:`UnknownReceiptLine`.
-    Unknown fields are ignored. A real schema error raises ``msgspec.ValidationError`` with its
-    ``$.path``; a body that is not JSON raises ``msgspec.DecodeError``.
+    ``_type`` anywhere inside decodes to [`UnknownVariant`][ttg_async.UnknownVariant] /
+    [`UnknownReceiptLine`][ttg_async.UnknownReceiptLine]. Unknown fields are ignored. A real schema
+    error raises ``msgspec.ValidationError`` with its ``$.path``; a body that is not JSON raises
+    ``msgspec.DecodeError``.
 
     >>> from ttg_async._ttg.models import InventoryItem, ListEnvelope
     >>> decode = decoder_for(ListEnvelope[InventoryItem])

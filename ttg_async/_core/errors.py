@@ -24,7 +24,7 @@
 
 The classes by status live here; each API adds its own code-specific subclasses (TTG's in
 ``ttg_async._ttg.errors``, Ticket Buyback's in ``ttg_async.buyback``) and picks a class by the
-error's code first, then by its HTTP status (:func:`class_for_status`), so a code this version
+error's code first, then by its HTTP status (`class_for_status`), so a code this version
 has never heard of still lands on the class of its status.
 """
 
@@ -67,7 +67,10 @@ class TTGError(Exception):
     ``method`` and ``request_path`` name the call that failed (``"GET"``,
     ``"/api/v3/events/1001"``; never the query string, which may carry secrets), and the
     message shows them. Both are ``None`` for an error raised before any request was sent.
-    :class:`APIError` and :class:`APIConnectionError` also offer ``request_path`` as ``path``.
+    ``elapsed`` is how long the whole call took, in seconds, every attempt and wait included
+    (``None`` when no request was made).
+    [`APIError`][ttg_async.APIError] and [`APIConnectionError`][ttg_async.APIConnectionError] also
+    offer ``request_path`` as ``path``.
 
     >>> try:
     ...     event = await ttg.events.get("1001")
@@ -84,6 +87,11 @@ class TTGError(Exception):
         self.idempotency_key: str | None = None
         self.method: str | None = None
         self.request_path: str | None = None
+        self.elapsed: float | None = None
+
+    def _tally(self) -> str:
+        """What the message adds about the attempts made; nothing for most errors."""
+        return ""
 
     def _call(self) -> str:
         """`` (GET /api/v3/events/1)`` when known and not already in the message, else ``""``."""
@@ -93,11 +101,12 @@ class TTGError(Exception):
         return "" if call in self.message else f" ({call})"
 
     def __str__(self) -> str:
+        message = f"{self.message}{self._tally()}"
         if self.request_id:
-            return f"{self.message}{self._call()} (request_id={self.request_id})"
+            return f"{message}{self._call()} (request_id={self.request_id})"
         if self.method is not None:
-            return f"{self.message}{self._call()}"
-        return self.message
+            return f"{message}{self._call()}"
+        return message
 
 
 class ClientClosedError(TTGError, RuntimeError):
@@ -153,12 +162,23 @@ class APIConnectionError(TTGError):
         """The path of the call that failed (``request_path``), e.g. ``/api/v3/locations``."""
         return self.request_path
 
+    def _tally(self) -> str:
+        # The message is the last attempt's; say what the whole call went through, so a
+        # "0.1 s" timeout after three attempts does not read as a call that took 0.1 s.
+        if self.elapsed is None:
+            return ""
+        if not self.attempts:
+            return f"; gave up after {self.elapsed:.2f} s"
+        plural = "s" if self.attempts > 1 else ""
+        return f"; gave up after {self.attempts} attempt{plural} in {self.elapsed:.2f} s"
+
 
 class APITimeoutError(APIConnectionError):
     """An attempt, or the whole call's deadline, ran out of time.
 
     The message says which: "within the per-attempt timeout of 2 s", or "within what was
-    left (0.4 s) of the call's deadline".
+    left (0.4 s) of the call's deadline", then what the whole call went through: "gave up
+    after 3 attempts in 6.31 s" (also in ``attempts`` and ``elapsed``).
 
     >>> try:
     ...     await ttg.events.get("1001", timeout=2.0)
@@ -177,7 +197,7 @@ class ResponseDecodeError(TTGError):
 
     ``path`` names the place in the document that did not fit, such as
     ``$.data[3].priceOptions[0].sellPrice`` (``None`` when the body is not JSON at all).
-    ``body`` holds the first :data:`MAX_ERROR_BODY` bytes the server sent (``body_truncated``
+    ``body`` holds the first `MAX_ERROR_BODY` bytes the server sent (``body_truncated``
     says whether there was more), so the answer can be reported as it was.
 
     >>> try:

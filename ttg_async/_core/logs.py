@@ -50,7 +50,7 @@ def redact_secrets(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message with :func:`redact_secrets` before it is written."""
+    """Rewrites each record's message with `redact_secrets` before it is written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -1,7 +1,7 @@
 """Per-call options: what a caller passes to one resource method besides its arguments.
 
 Every resource method takes ``extra_headers=`` and ``timeout=`` (keyword-only). When neither
-is given, :func:`call_options` returns ``None`` and the call takes the client's defaults
+is given, `call_options` returns ``None`` and the call takes the client's defaults
 without building anything.
 """
 

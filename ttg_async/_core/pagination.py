@@ -1,7 +1,7 @@
 """Limit/offset pages as data, and one generic walker for every paginated endpoint.
 
-A page knows its items and where the next one starts; :class:`Paginator` does the walking,
-the optional prefetching and the item cap, the same way for locations, events and anything
+A page knows its items and where the next one starts; [`Paginator`][ttg_async.Paginator] does the
+walking, the optional prefetching and the item cap, the same way for locations, events and anything
 added later.
 """
 
@@ -293,12 +293,12 @@ def paginate(
     first_page_plain: bool = False,
     compact: Callable[[list[T]], object] | None = None,
 ) -> Paginator[T]:
-    """A :class:`Paginator` over a limit/offset list endpoint of any API.
+    """A [`Paginator`][ttg_async.Paginator] over a limit/offset list endpoint of any API.
 
     ``request(query)`` makes one call and returns its decoded answer; ``to_page(answer,
-    limit, offset)`` reads that answer as a :class:`Page` (each API knows its own pagination
-    object). ``limit`` and ``offset`` join ``query`` on every page, except on the first page
-    when ``first_page_plain`` is set (for lists the API documents as unpaginated).
+    limit, offset)`` reads that answer as a [`Page`][ttg_async.Page] (each API knows its own
+    pagination object). ``limit`` and ``offset`` join ``query`` on every page, except on the first
+    page when ``first_page_plain`` is set (for lists the API documents as unpaginated).
 
     >>> paginator = paginate(call_events, events_page, {"q": "jazz"}, limit=20, offset=0)
     """

@@ -1,7 +1,7 @@
 """One call, end to end, for any API: the rate-limit gate, the retry loop, one transport
 attempt per try, and the API's own decoder.
 
-An API client builds a :class:`RequestSpec` with its protocol (headers, path, body) and hands
+An API client builds a `RequestSpec` with its protocol (headers, path, body) and hands
 it here with a ``decode(raw, request_id)`` function that turns the answer into a model or
 raises the API's typed error. Every attempt of the call sends that same spec, so the
 ``X-Request-ID`` (and an idempotency key, if the spec carries one) never changes between
@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 
 from ttg_async._core.errors import ClientClosedError, TTGError
+from ttg_async._core.logs import redact_secrets
 from ttg_async._core.retry import RateLimitGate, RetryPolicy, run_with_retries
 from ttg_async._core.transport import RawResponse, RequestSpec, Transport
 
@@ -64,7 +67,7 @@ class Pipeline:
         return self.transport.closed
 
     def check_open(self) -> None:
-        """Raise :class:`ClientClosedError` once the client has been closed."""
+        """Raise [`ClientClosedError`][ttg_async.ClientClosedError] once the client is closed."""
         if self.transport.closed:
             raise ClientClosedError("this client is closed; create a new one")
 
@@ -89,6 +92,7 @@ class Pipeline:
         if transport._closed:
             raise ClientClosedError("this client is closed; create a new one")
         failed: TTGError | None = None
+        started = time.monotonic()  # for "gave up after 3 attempts in 1.10 s"
         if (
             policy.deadline is None
             and self.gate.reopen_at == -math.inf
@@ -107,19 +111,26 @@ class Pipeline:
             None if policy.deadline is None else asyncio.get_running_loop().time() + policy.deadline
         )
 
+        made = 0 if failed is None else 1
+
         async def attempt(budget: float) -> T:
+            nonlocal made
             self.check_open()
             if on_attempt is not None:
                 on_attempt()
-            raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %s -> %s (request_id=%s)",
-                    spec.method,
-                    spec.path,
-                    raw.status,
+            made += 1
+            if not log.isEnabledFor(logging.DEBUG):
+                return decode(
+                    await transport.send(spec, timeout=budget, deadline_at=deadline_at),
                     spec.request_id,
                 )
+            sent = time.monotonic()
+            try:
+                raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
+            except TTGError as exc:
+                _log_attempt(spec, made, policy.max_attempts, type(exc).__name__, sent)
+                raise
+            _log_attempt(spec, made, policy.max_attempts, str(raw.status), sent)
             return decode(raw, spec.request_id)
 
         return await run_with_retries(
@@ -132,4 +143,38 @@ class Pipeline:
             gate=self.gate,
             keyed=IDEMPOTENCY_HEADER in spec.headers,
             failed=failed,
+            started=started,
         )
+
+
+def log_target(spec: RequestSpec) -> str:
+    """The path and query of ``spec`` for a log line, with any secret in them masked.
+
+    >>> spec = RequestSpec("GET", "/api/v3/events/1/inventory-items",
+    ...                    (("providerCode", "vip"), ("token", "abc")), {}, None, "req_1")
+    >>> log_target(spec)
+    '/api/v3/events/1/inventory-items?providerCode=vip&token=[redacted]'
+    """
+    if not spec.query:
+        return redact_secrets(spec.path)
+    return redact_secrets(f"{spec.path}?{urlencode(spec.query)}")
+
+
+def _log_attempt(spec: RequestSpec, attempt: int, of: int, outcome: str, sent: float) -> None:
+    elapsed = time.monotonic() - sent
+    log.debug(
+        "request %s: %s %s attempt %d/%d -> %s in %.3f s",
+        spec.request_id,
+        spec.method,
+        log_target(spec),
+        attempt,
+        of,
+        outcome,
+        elapsed,
+        extra={
+            "request_id": spec.request_id,
+            "attempt": attempt,
+            "elapsed": elapsed,
+            "outcome": outcome,
+        },
+    )

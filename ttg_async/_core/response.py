@@ -21,7 +21,7 @@ R = TypeVar("R")
 class APIResponse(Generic[T]):
     """What came back for a successful call: the HTTP status, headers, request ID and value.
 
-    Returned by :meth:`TTGClient.with_raw_response <ttg_async.TTGClient.with_raw_response>`:
+    Returned by [`TTGClient.with_raw_response`][ttg_async.TTGClient.with_raw_response]:
 
     >>> response = await ttg.with_raw_response(ttg.events.get, "1001")
     >>> response.status, response.request_id
@@ -44,7 +44,7 @@ class APIResponse(Generic[T]):
         self.request_id = request_id
 
     def parse(self) -> T:
-        """The parsed value (the same as :attr:`data`), as openai-python spells it."""
+        """The parsed value (the same as `data`), as openai-python spells it."""
         return self.data
 
     def __repr__(self) -> str:

@@ -1,6 +1,6 @@
 """Retries: the policy, the pure decision table, ``Retry-After``, backoff, the gate and the loop.
 
-Everything here but :class:`RateLimitGate` and :func:`run_with_retries` is pure: it takes values
+Everything here but `RateLimitGate` and `run_with_retries` is pure: it takes values
 and returns values, so the table that decides whether a request may be sent again is tested case
 by case without a network. The loop itself only sleeps; the HTTP attempt is a callable it is
 given (see ``docs/architecture.md``, "The retry loop").
@@ -17,6 +17,7 @@ import email.utils
 import itertools
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,8 +102,8 @@ class RetryPolicy:
     ``max_retry_after`` seconds, and beyond it the call gives up at once. ``deadline`` bounds
     the whole call, every attempt and every wait included; ``None`` means no overall bound.
 
-    A bad value raises :class:`~ttg_async.ConfigurationError` (a ``ValueError``) naming the
-    field.
+    A bad value raises [`ConfigurationError`][ttg_async.ConfigurationError] (a ``ValueError``)
+    naming the field.
 
     >>> RetryPolicy().max_retry_after
     60.0
@@ -144,7 +145,7 @@ class RetryPolicy:
 
 
 class RetryDecision(NamedTuple):
-    """The verdict of :func:`decide_retry`: ``retry`` and a short ``reason`` for the log."""
+    """The verdict of `decide_retry`: ``retry`` and a short ``reason`` for the log."""
 
     retry: bool
     reason: str
@@ -239,7 +240,7 @@ def may_have_taken_effect(method: str, path: str, error: BaseException) -> bool:
     True for a state-changing method when the request went out and no definite answer came
     back: a timeout or a broken connection after sending, a 5xx, or a 2xx whose body could not
     be read. The loop then sets ``error.outcome_unknown``. ``path`` is part of the key for
-    symmetry with :func:`decide_retry`; today no path changes the answer.
+    symmetry with `decide_retry`; today no path changes the answer.
 
     >>> from ttg_async import APITimeoutError
     >>> may_have_taken_effect("POST", "/api/v3/carts", APITimeoutError("slow"))
@@ -318,7 +319,7 @@ def retry_wait(policy: RetryPolicy, n: int, error: BaseException) -> float | Non
 
     The server's ``Retry-After`` wins when it is at most ``policy.max_retry_after``; beyond
     that, sleeping would hang the caller, so the loop gives up and the caller gets the
-    :class:`~ttg_async.RateLimitError` (its ``retry_after`` says how long to back off).
+    [`RateLimitError`][ttg_async.RateLimitError] (its ``retry_after`` says how long to back off).
 
     >>> from ttg_async import RateLimitError
     >>> retry_wait(RetryPolicy(), 0, RateLimitError("slow down", status=429, retry_after=2.0))
@@ -334,7 +335,7 @@ def retry_wait(policy: RetryPolicy, n: int, error: BaseException) -> float | Non
 
 
 class GateClosedError(Exception):
-    """Raised by :meth:`RateLimitGate.wait` when the gate stays shut longer than allowed.
+    """Raised by `RateLimitGate.wait` when the gate stays shut longer than allowed.
 
     ``remaining`` is how many seconds it will still stay shut.
     """
@@ -375,7 +376,7 @@ class RateLimitGate:
     async def wait(self, *, timeout: float | None = None) -> None:
         """Return once the gate is open; at once when it already is.
 
-        Raises :class:`GateClosedError` without sleeping when the gate will stay shut longer
+        Raises `GateClosedError` without sleeping when the gate will stay shut longer
         than ``timeout`` seconds, so the caller fails fast instead of hanging. Another task may
         extend the pause while this one sleeps; the extension is honoured within ``timeout``.
         """
@@ -398,8 +399,10 @@ def _give_up(
     outcome_unknown: bool,
     method: str | None = None,
     path: str | None = None,
+    elapsed: float | None = None,
 ) -> TTGError:
     error.attempts = attempts
+    error.elapsed = elapsed
     if method is not None and path is not None and error.method is None:
         # Say which call failed; the query string stays out (it may carry secrets).
         error.method = method.upper()
@@ -422,12 +425,15 @@ async def run_with_retries(
     gate: RateLimitGate,
     keyed: bool = False,
     failed: TTGError | None = None,
+    started: float | None = None,
 ) -> T:
     """Run ``attempt(budget)`` until it succeeds or the policy says stop; return its result.
 
     ``failed``, when given, is the error of a first attempt the caller already made itself
     (its straight path, taken only when the policy has no deadline and the gate was open):
-    the loop judges it as its own first failure.
+    the loop judges it as its own first failure. ``started`` is when the call began
+    (``time.monotonic()``; now, when not given): the error raised on giving up says how long
+    the call took (``elapsed``) and how many attempts it made.
 
     Each attempt gets ``budget`` = the per-attempt ``timeout``, shortened to what is left of
     ``policy.deadline``. Before every attempt the loop waits at ``gate``; a ``429`` with
@@ -443,6 +449,7 @@ async def run_with_retries(
     'ok'
     """
     loop = asyncio.get_running_loop()
+    began = time.monotonic() if started is None else started
     last: TTGError | None = failed
     made = 0 if failed is None else 1
     # The common case pays for nothing else: no deadline, the gate open and no debug log
@@ -470,15 +477,23 @@ async def run_with_retries(
 
     def stop(reason: str) -> TTGError:
         assert last is not None
+        elapsed = time.monotonic() - began
         log.debug(
-            "request %s: %s failed after attempt %d/%d with %s; giving up (%s)",
+            "request %s: %s failed after attempt %d/%d with %s; giving up after %.3f s (%s)",
             request_id,
             where,
             made,
             policy.max_attempts,
             _label(last),
+            elapsed,
             reason,
-            extra={"request_id": request_id, "attempt": made, "wait": None, "reason": reason},
+            extra={
+                "request_id": request_id,
+                "attempt": made,
+                "wait": None,
+                "reason": reason,
+                "elapsed": elapsed,
+            },
         )
         return _give_up(
             last,
@@ -487,6 +502,7 @@ async def run_with_retries(
             outcome_unknown=effect,
             method=method,
             path=path,
+            elapsed=elapsed,
         )
 
     while True:
@@ -550,6 +566,7 @@ async def run_with_retries(
                 outcome_unknown=False,
                 method=method,
                 path=path,
+                elapsed=time.monotonic() - began,
             )
 
         # A pause the server asked for is waited out like a Retry-After: up to the policy's
@@ -582,6 +599,7 @@ async def run_with_retries(
                 outcome_unknown=effect,
                 method=method,
                 path=path,
+                elapsed=time.monotonic() - began,
             ) from last
 
         remaining = left()

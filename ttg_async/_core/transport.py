@@ -1,8 +1,9 @@
 """The one place where ttg_async touches aiohttp.
 
-:meth:`Transport.send` makes a single HTTP attempt and returns the raw answer. Every aiohttp
-exception is converted here, and only here, into :class:`APIConnectionError` or
-:class:`APITimeoutError`, so no ``aiohttp.*`` error ever reaches a user.
+`Transport.send` makes a single HTTP attempt and returns the raw answer. Every aiohttp
+exception is converted here, and only here, into
+[`APIConnectionError`][ttg_async.APIConnectionError] or
+[`APITimeoutError`][ttg_async.APITimeoutError], so no ``aiohttp.*`` error ever reaches a user.
 
 Two aiohttp timeout quirks are handled on purpose:
 
@@ -54,7 +55,7 @@ class RequestSpec(msgspec.Struct, frozen=True, gc=False):
     """Everything needed to send one call: every attempt of the call sends exactly this.
 
     ``headers`` are all the headers of the request. ``own_headers``, when the protocol knows
-    them, are those beyond the fixed ``default_headers`` its :class:`Transport` was given
+    them, are those beyond the fixed ``default_headers`` its `Transport` was given
     (``headers == {**default_headers, **own_headers}``): on a session the transport owns, only
     these are passed per request.
     """
@@ -115,7 +116,7 @@ class _Slots:
 
     ``free`` is how many slots no attempt holds. An attempt takes one with
     ``if slots.free > 0 and not slots.waiting: slots.free -= 1``, or else awaits
-    :meth:`wait`; :meth:`release` hands a slot straight to the oldest waiter, so a late
+    `wait`; `release` hands a slot straight to the oldest waiter, so a late
     arrival cannot overtake a task that is already queued.
     """
 
@@ -158,7 +159,7 @@ def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
 
 
 class Transport:
-    """Sends single attempts over one shared :class:`aiohttp.ClientSession`.
+    """Sends single attempts over one shared `aiohttp.ClientSession`.
 
     The session is created lazily, inside the running event loop, unless the caller supplied
     one; a supplied session is never closed by us.

@@ -1,8 +1,9 @@
 """Wire helpers every API's protocol uses: pure, no sockets, no event loop.
 
 Request IDs, percent-encoded paths, query pairs, case-blind header lookups, and turning a 2xx
-body into a model (or a :class:`ResponseDecodeError` that says where it stopped fitting).
-Each API's protocol module adds its own headers, envelope and error mapping on top.
+body into a model (or a [`ResponseDecodeError`][ttg_async.ResponseDecodeError] that says where it
+stopped fitting). Each API's protocol module adds its own headers, envelope and error mapping on
+top.
 
 >>> quote_path("/v1", "events", "evt_1", "sections", "Club & Suites", "rows")
 '/v1/events/evt_1/sections/Club%20%26%20Suites/rows'
@@ -130,7 +131,8 @@ def decode_body(
     request_id: str | None,
     keep_body: bool = True,
 ) -> T:
-    """Decode a success body, or raise :class:`ResponseDecodeError` naming where it failed.
+    """Decode a success body, or raise [`ResponseDecodeError`][ttg_async.ResponseDecodeError] naming
+    where it failed.
 
     ``path`` is msgspec's ``$.data[3].field`` for a body off the schema (``$`` for the document
     itself) and ``None`` for a body that is not JSON at all. The error keeps the body unless
@@ -174,7 +176,8 @@ def api_error(
 
     ``details`` is kept only when it is an object (an odd shape must not cost the caller the
     error's class and code); a missing message becomes ``HTTP <status>``; a
-    :class:`RateLimitError` also gets the server's ``Retry-After`` in seconds, read at ``now``.
+    [`RateLimitError`][ttg_async.RateLimitError] also gets the server's ``Retry-After`` in seconds,
+    read at ``now``.
 
     >>> api_error(RateLimitError, 429, {"Retry-After": "2"}, None).retry_after
     2.0

@@ -1,4 +1,4 @@
 """TTG's own room: the TTG v3 protocol, models, resources, client and crawl.
 
-Everything public here is re-exported from :mod:`ttg_async`.
+Everything public here is re-exported from `ttg_async`.
 """

@@ -95,7 +95,8 @@ def _check_strict(strict: object) -> bool:
 
 
 class _Shared:
-    """What a client and all its :meth:`~TTGClient.with_options` views have in common."""
+    """What a client and all its [`with_options`][ttg_async.TTGClient.with_options] views have in
+    common."""
 
     __slots__ = ("config", "crawls", "pipeline")
 
@@ -116,17 +117,19 @@ class TTGClient(ClientBase):
     ...         print(location.name)
 
     ``max_retries=N`` is a shortcut for ``retry=RetryPolicy(max_attempts=N + 1)`` (``0``
-    turns retries off); giving both raises :class:`ConfigurationError`. ``$TTG_LOG=debug``
-    (or ``info``) turns on the SDK's own logging to stderr, with keys redacted.
+    turns retries off); giving both raises [`ConfigurationError`][ttg_async.ConfigurationError].
+    ``$TTG_LOG=debug`` (or ``info``) turns on the SDK's own logging to stderr, with keys redacted.
 
     Answers are read leniently: a field the API docs do not promise that arrives in an
     unexpected shape is dropped (one WARNING per JSON path), never a failed call.
-    ``strict=True`` raises :class:`ResponseDecodeError` instead (see ``docs/contract.md``).
+    ``strict=True`` raises [`ResponseDecodeError`][ttg_async.ResponseDecodeError] instead (see
+    ``docs/contract.md``).
 
     The key and retailer fall back to ``$TTG_API_KEY`` and ``$TTG_RETAILER``; ``platform`` to
     ``$TTG_PLATFORM`` and then ``"api"``; ``base_url`` to ``$TTG_BASE_URL`` and then to the
     environment the key belongs to (``sk_test_`` staging, ``sk_live_`` production). Every
-    mistake among these raises :class:`ConfigurationError` here, before any network call.
+    mistake among these raises [`ConfigurationError`][ttg_async.ConfigurationError] here, before any
+    network call.
     """
 
     locations: Locations
@@ -209,8 +212,8 @@ class TTGClient(ClientBase):
         """A light view of this client with other per-call options; it shares the session.
 
         ``strict=True`` makes every answer that does not fit the models raise
-        :class:`ResponseDecodeError`, instead of dropping the undocumented fields that do not
-        fit (see ``docs/contract.md``).
+        [`ResponseDecodeError`][ttg_async.ResponseDecodeError], instead of dropping the undocumented
+        fields that do not fit (see ``docs/contract.md``).
 
         >>> fast = ttg.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
         >>> await fast.events.get("1001")
@@ -252,7 +255,7 @@ class TTGClient(ClientBase):
         and the client's 429 gate pauses all of them. ``checkpoint`` is a file where finished
         work is recorded, so that a new crawl with the same path skips it. Pages are as large
         as the API allows (``page_size=1000``). Arguments are checked here, before any request;
-        see :class:`~ttg_async.Crawl` for the order of records, stopping and resuming.
+        see [`Crawl`][ttg_async.Crawl] for the order of records, stopping and resuming.
         """
         crawl = Crawl(
             self,

@@ -2,7 +2,7 @@
 
 Everything here is pure: no network, no event loop. Every rule that can be checked before a
 request is checked here, so a misconfigured client fails at construction with a
-:class:`ConfigurationError` that names the offending field.
+[`ConfigurationError`][ttg_async.ConfigurationError] that names the offending field.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def redact_key(key: str) -> str:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class ClientConfig:
-    """The resolved settings of a :class:`~ttg_async.TTGClient` (the key stays out of repr)."""
+    """The resolved settings of a [`TTGClient`][ttg_async.TTGClient] (the key stays out of repr)."""
 
     api_key: str
     retailer: str

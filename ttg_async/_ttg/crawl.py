@@ -74,10 +74,11 @@ _BUFFER_FACTOR: Final = 4
 class CatalogRecord:
     """One occurrence at one rate code, with everything around it.
 
-    ``location`` is a :class:`Location`, or its ID when the crawl was given ``location_ids``
-    and never listed locations. ``items`` is the inventory at ``rate_code`` (``None`` is the
-    default tier), or the :class:`ProviderCodeNotFoundError` the server answered for a code it
-    does not know on this event. A crawl made with ``inventory=False`` gives one record per
+    ``location`` is a [`Location`][ttg_async.Location], or its ID when the crawl was given
+    ``location_ids`` and never listed locations. ``items`` is the inventory at ``rate_code``
+    (``None`` is the default tier), or the
+    [`ProviderCodeNotFoundError`][ttg_async.ProviderCodeNotFoundError] the server answered for a
+    code it does not know on this event. A crawl made with ``inventory=False`` gives one record per
     occurrence, with ``rate_code=None`` and ``items=[]``.
 
     >>> async for record in ttg.crawl(rate_codes=[None, "MEMBERS"]):
@@ -492,7 +493,8 @@ def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
 
 
 class Crawl:
-    """A running (or not yet started) catalog crawl; made by :meth:`TTGClient.crawl`.
+    """A running (or not yet started) catalog crawl; made by
+    [`TTGClient.crawl`][ttg_async.TTGClient.crawl].
 
     Iterate it once with ``async for``. Nothing is requested until then.
 
@@ -506,7 +508,7 @@ class Crawl:
     carries its location, event and occurrence, so none is needed to read another.
 
     **Stopping.** Breaking out of the loop, cancelling the task that iterates, an error in
-    your loop body, :meth:`aclose` or closing the client all stop the crawl: every request in
+    your loop body, `aclose` or closing the client all stop the crawl: every request in
     flight is cancelled, and no task is left behind.
 
     **Resuming.** With ``checkpoint=PATH``, the units whose records you have taken are
@@ -554,7 +556,7 @@ class Crawl:
         self._checkpoint_note: Callable[[], Any] | None = None
 
         self.errors: list[CrawlError] = []
-        """Per-unit failures, in the order they happened (see :class:`CrawlError`)."""
+        """Per-unit failures, in order (see [`CrawlError`][ttg_async.CrawlError])."""
         self._started = False
         self._finished = False
         self._closed = False

@@ -1,6 +1,6 @@
 """TTG's own error classes, and how a TTG error answer picks its class.
 
-They extend the shared tree in :mod:`ttg_async._core.errors` (drawn in the package's
+They extend the shared tree in `ttg_async._core.errors` (drawn in the package's
 docstring). A class is chosen by the error ``code`` first, then by its ``type``, then by the
 HTTP status, so a code this version has never heard of still lands on the class of its type
 (or status).

@@ -4,7 +4,8 @@ Python names are snake_case and wire names camelCase (``rename="camel"``). Unkno
 ignored. Fields the docs do not guarantee are optional, so a server that leaves them out still
 decodes. Two fields are tagged unions on ``_type``: ``InventoryItem.inventory_variant`` and the
 entries of ``receipt_lines``. A ``_type`` this version does not know decodes to
-:class:`UnknownVariant` / :class:`UnknownReceiptLine`, never to an error (see ``_decoding.py``).
+[`UnknownVariant`][ttg_async.UnknownVariant] / [`UnknownReceiptLine`][ttg_async.UnknownReceiptLine],
+never to an error (see ``_decoding.py``).
 
 >>> Money(18500, "USD").format("en_US")
 '$185.00'
@@ -88,6 +89,11 @@ class Model(msgspec.Struct, kw_only=True, rename="camel", frozen=True, gc=False)
 class Location(Model, kw_only=False, frozen=True):
     """A market, such as New York or London.
 
+    Attributes:
+        id: The location's ID; pass it to ``ttg.events.list``.
+        name: Its display name, e.g. ``"New York"``.
+        country: ISO 3166-1 alpha-2 country code, when the server sends one.
+
     >>> Location("1", "New York", "US").country
     'US'
     """
@@ -100,6 +106,12 @@ class Location(Model, kw_only=False, frozen=True):
 class Venue(Model, kw_only=True, frozen=True):
     """Where an event or occurrence takes place. ``timezone`` is an IANA name.
 
+    Attributes:
+        id: The venue's ID, when sent.
+        name: Its display name, e.g. ``"Lyric Theatre"``.
+        timezone: IANA time zone name, e.g. ``"America/New_York"``.
+        address: Street address as one string, when sent.
+
     >>> Venue(id="31", name="Lyric Theatre", timezone="America/New_York").timezone
     'America/New_York'
     """
@@ -111,7 +123,17 @@ class Venue(Model, kw_only=True, frozen=True):
 
 
 class Event(Model, kw_only=True, frozen=True):
-    """A show or attraction. ``location`` is a :class:`Location`, or its bare id on some servers.
+    """A show or attraction. ``location`` is a [`Location`][ttg_async.Location], or its bare id on
+    some servers.
+
+    Attributes:
+        id: The event's ID; pass it to ``ttg.occurrences.list`` and ``ttg.inventory.list``.
+        name: The show's title.
+        start_date: First performance date, when the server knows it.
+        end_date: Last performance date (``None`` for an open-ended run).
+        location: The event's [`Location`][ttg_async.Location], or just its ID (see
+            ``location_id``).
+        venue: Where it plays, when sent.
 
     >>> Event(id="1001", name="Hamilton", location="1").location
     '1'
@@ -135,6 +157,15 @@ class Occurrence(Model, kw_only=True, frozen=True):
 
     ``starts_at`` / ``ends_at`` carry the venue's own offset (e.g. ``-05:00``), which is all
     that display needs. ``from_price`` is ``None`` when the occurrence is sold out or not on sale.
+
+    Attributes:
+        id: The occurrence's ID; pass it with the event's ID to ``ttg.inventory.list``.
+        starts_at: Curtain up, timezone-aware, in the venue's own offset.
+        ends_at: Expected end, when sent.
+        from_price: The lowest all-in price on sale; ``None`` when sold out or not on sale.
+        max_discount_amount: The largest discount on offer, as money, when any.
+        max_discount_percentage: The largest discount on offer, in percent, when any.
+        venue: Where this performance takes place, when sent.
 
     >>> from datetime import datetime, timezone
     >>> occ = Occurrence(id="50001", starts_at=datetime(2026, 3, 15, tzinfo=timezone.utc))
@@ -162,7 +193,13 @@ class Occurrence(Model, kw_only=True, frozen=True):
 
 
 class _Variant(Model, tag_field="_type", tag=True, kw_only=True, frozen=True):
-    """Shared base of the inventory variants; the tag is the class name."""
+    """Shared base of the inventory variants; the tag is the class name.
+
+    Attributes:
+        id: The variant's ID (for a seat, e.g. ``"Orchestra-A-101"``).
+        name: Its display name.
+        attributes: Extra facts about it (e.g. restricted view), kept as decoded JSON.
+    """
 
     id: str
     name: str
@@ -172,6 +209,11 @@ class _Variant(Model, tag_field="_type", tag=True, kw_only=True, frozen=True):
 
 class AssignedSeat(_Variant, kw_only=True, frozen=True):
     """One specific seat. A cart item for it always has quantity 1.
+
+    Attributes:
+        section: The seating section, e.g. ``"Orchestra"``.
+        row: The row, e.g. ``"A"``.
+        seat: The seat number, e.g. ``"101"``.
 
     >>> AssignedSeat(id="Orchestra-A-101", name="Orchestra A 101",
     ...              section="Orchestra", row="A", seat="101").seat
@@ -185,6 +227,9 @@ class AssignedSeat(_Variant, kw_only=True, frozen=True):
 
 class GeneralAdmission(_Variant, kw_only=True, frozen=True):
     """Entry to an unseated area; 1 to ``quantity_available`` per cart item.
+
+    Attributes:
+        section: The unseated area, when the server names one.
 
     >>> GeneralAdmission(id="dance-floor", name="Dance Floor").section is None
     True
@@ -207,6 +252,12 @@ class UnknownVariant(Model, tag_field="_type", tag=True, kw_only=True, frozen=Tr
 
     Decoding never fails on a new variant type; branch on the class and fall back to this one.
 
+    Attributes:
+        type: The ``_type`` value as the server sent it (e.g. ``"Standing"``).
+        id: The variant's ID, when sent.
+        name: Its display name, when sent.
+        attributes: Extra facts about it, kept as decoded JSON.
+
     >>> UnknownVariant(type="Standing", name="Standing room").type
     'Standing'
     """
@@ -219,10 +270,15 @@ class UnknownVariant(Model, tag_field="_type", tag=True, kw_only=True, frozen=Tr
 
 #: The value of ``InventoryItem.inventory_variant``; match on the class.
 InventoryVariant: TypeAlias = AssignedSeat | GeneralAdmission | Extra | UnknownVariant
+"""The value of ``InventoryItem.inventory_variant``: match on the class, with
+[`UnknownVariant`][ttg_async.UnknownVariant] for a ``_type`` this version does not know."""
 
 
 class Category(Model, kw_only=False, frozen=True):
     """A price category, such as Adult or Child.
+
+    Attributes:
+        name: The category's display name, e.g. ``"Adult"``.
 
     >>> Category("Adult").name
     'Adult'
@@ -234,6 +290,12 @@ class Category(Model, kw_only=False, frozen=True):
 class PriceOption(Model, kw_only=True, frozen=True):
     """One way to buy an inventory item. ``sell_price`` is all-in; ``list_price`` is set only
     when there is a discount (show it struck through).
+
+    Attributes:
+        id: The option's ID; put it in a ``CartItemInput``.
+        category: Who the price is for (e.g. Adult).
+        list_price: The price before the discount, set only when there is one.
+        sell_price: The all-in price per ticket, fees included.
 
     >>> opt = PriceOption(id="po_1", category=Category("Adult"), sell_price=Money(12500, "USD"))
     >>> opt.is_discounted
@@ -253,6 +315,14 @@ class PriceOption(Model, kw_only=True, frozen=True):
 
 class InventoryItem(Model, kw_only=True, frozen=True):
     """A purchasable item for one occurrence, with its variant and price options.
+
+    Attributes:
+        id: The item's ID; put it in a ``CartItemInput``.
+        inventory_variant: What is sold: an [`AssignedSeat`][ttg_async.AssignedSeat],
+            [`GeneralAdmission`][ttg_async.GeneralAdmission], [`Extra`][ttg_async.Extra] or
+            [`UnknownVariant`][ttg_async.UnknownVariant].
+        quantity_available: How many can still be bought.
+        price_options: The ways to buy it, one per price category.
 
     >>> item = InventoryItem(id="it_1", inventory_variant=Extra(id="x", name="Parking"),
     ...                      quantity_available=4, price_options=[])
@@ -281,6 +351,11 @@ class _ReceiptLineBase(Model, tag_field="_type", tag=True, kw_only=True, frozen=
     ``total.amount`` is positive and ``sign`` says whether the line is a charge (+1) or a credit
     (-1). Every total comes from the server: render the lines in order and show the cart or
     order ``total`` as sent. Never add lines up yourself for display.
+
+    Attributes:
+        sign: +1 for a charge, -1 for a credit or discount.
+        total: The line's amount; always positive (apply ``sign``).
+        label: The text to show for the line, as the server words it.
     """
 
     sign: int
@@ -336,6 +411,9 @@ class UnknownReceiptLine(_ReceiptLineBase, kw_only=True, frozen=True):
 
     It still has ``sign``, ``total`` and ``label``, so a receipt renders without knowing it.
 
+    Attributes:
+        type: The ``_type`` value as the server sent it (e.g. ``"TaxLine"``).
+
     >>> UnknownReceiptLine(type="TaxLine", sign=1, total=Money(120, "USD")).type
     'TaxLine'
     """
@@ -345,6 +423,8 @@ class UnknownReceiptLine(_ReceiptLineBase, kw_only=True, frozen=True):
 
 #: One entry of ``receipt_lines``; match on the class.
 ReceiptLine: TypeAlias = SubtotalLine | FeeLine | VoucherLine | ProtectionLine | UnknownReceiptLine
+"""One entry of ``receipt_lines``: match on the class, with
+[`UnknownReceiptLine`][ttg_async.UnknownReceiptLine] for a ``_type`` this version does not know."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,6 +434,16 @@ ReceiptLine: TypeAlias = SubtotalLine | FeeLine | VoucherLine | ProtectionLine |
 
 class CartItem(Model, kw_only=True, frozen=True):
     """One line of a cart, as the server echoes it.
+
+    Attributes:
+        quantity: How many of the item.
+        id: The line's ID, when sent.
+        occurrence_id: The occurrence the line is for.
+        inventory_item_id: The inventory item bought.
+        price_option_id: The price option bought.
+        inventory_variant: What was bought (seat, general admission, extra), when echoed.
+        unit_price: The all-in price of one.
+        total: The line's total.
 
     >>> CartItem(quantity=2, unit_price=Money(5000, "GBP")).quantity
     2
@@ -371,6 +461,16 @@ class CartItem(Model, kw_only=True, frozen=True):
 
 class Cart(Model, kw_only=True, frozen=True):
     """A held cart. ``total`` is locked at creation: send it back as the order's expected total.
+
+    Attributes:
+        id: The cart's ID; pass it to ``ttg.orders.create``.
+        expires_at: When the hold lapses; after it, checkout raises
+            [`CartExpiredError`][ttg_async.CartExpiredError].
+        items: The lines held.
+        receipt_lines: The receipt, in display order: subtotal, fees, vouchers, protection.
+        total: The all-in total; send it back as ``expected_total``.
+        total_taxes: The taxes included in ``total``, when the server breaks them out.
+        protection: Ticket-protection offer details, kept as decoded JSON.
 
     >>> from datetime import datetime, timezone
     >>> cart = Cart(id="cart_001", expires_at=datetime(2026, 3, 15, 19, 40, tzinfo=timezone.utc),
@@ -391,6 +491,11 @@ class Cart(Model, kw_only=True, frozen=True):
 class Barcode(Model, kw_only=False, frozen=True):
     """A ticket barcode. ``format`` is kept as the server's string (e.g. ``"QR_CODE"``).
 
+    Attributes:
+        value: The encoded value.
+        format: The symbology, as the server's string (e.g. ``"QR_CODE"``).
+        image_url: A URL of a rendered image, when the server offers one.
+
     >>> Barcode("123456789", "QR_CODE").image_url is None
     True
     """
@@ -403,6 +508,10 @@ class Barcode(Model, kw_only=False, frozen=True):
 class Ticket(Model, kw_only=True, frozen=True):
     """One admission. ``barcode`` is ``None`` until the venue releases it (delayed delivery).
 
+    Attributes:
+        id: The ticket's ID, when sent.
+        barcode: The barcode; ``None`` until the venue releases it.
+
     >>> Ticket(id="tk_1").barcode is None
     True
     """
@@ -413,6 +522,9 @@ class Ticket(Model, kw_only=True, frozen=True):
 
 class OrderItem(CartItem, kw_only=True, frozen=True):
     """An order line: the cart item fields plus its ``tickets``.
+
+    Attributes:
+        tickets: The admissions bought on this line.
 
     >>> OrderItem(quantity=1, tickets=[Ticket(id="tk_1")]).tickets[0].id
     'tk_1'
@@ -427,6 +539,11 @@ class Contact(Model, kw_only=False, frozen=True):
     Each field must be a string. ``orders.create`` also refuses empty ones, before any
     request. On an order, the echo is read as a whole: one that lacks a field is dropped
     (``order.contact`` is ``None``, with a WARNING), and the order still decodes.
+
+    Attributes:
+        name: The purchaser's full name.
+        email: Where the confirmation goes.
+        phone: A phone number, ideally in E.164 form (``+44...``).
 
     >>> Contact("John Smith", "john.smith@example.com", "+12125550123").email
     'john.smith@example.com'
@@ -451,6 +568,18 @@ class Order(Model, kw_only=True, frozen=True):
     ``confirmation_number`` and ``created_at`` are ``None`` when the server leaves them out,
     and a placed order always decodes. ``status`` is the server's string: values this version
     has never seen are kept as they are.
+
+    Attributes:
+        id: The order's ID; pass it to ``ttg.orders.get``.
+        status: The server's status string, e.g. ``"CONFIRMED"`` (unknown values kept as sent).
+        items: The lines bought, each with its ``tickets``.
+        receipt_lines: The receipt, in display order: render it as sent, never add it up.
+        total: The amount charged, all-in.
+        confirmation_number: The number to quote to customer service, when sent.
+        contact: The purchaser's details as echoed, or ``None`` when the echo is incomplete.
+        total_taxes: The taxes included in ``total``, when broken out.
+        created_at: When the order was placed, when sent.
+        cart_id: The cart the order was made from, when sent.
 
     >>> order = Order(id="ord_1", status="CONFIRMED", total=Money(18500, "USD"))
     >>> order.status
@@ -489,8 +618,14 @@ def _check_id(field: str, value: object) -> None:
 class CartItemInput(Model, kw_only=False, frozen=True):
     """One item to put in a new cart; encodes to the camelCase wire object.
 
-    The fields are checked locally. Prefer :meth:`for_option`, which also checks the quantity
+    The fields are checked locally. Prefer `for_option`, which also checks the quantity
     against the item's variant.
+
+    Attributes:
+        occurrence_id: The occurrence to book.
+        inventory_item_id: The inventory item to book.
+        price_option_id: The price option to book it at.
+        quantity: How many; exactly 1 for an assigned seat.
 
     >>> encode(CartItemInput("123", "eyJzIjoiT1JDSC1BLTEwMSJ9", "eyJjIjoiRlVMTCJ9"))
     b'{"occurrenceId":"123","inventoryItemId":"eyJzIjoiT1JDSC1BLTEwMSJ9","priceOptionId":"eyJjIjoiRlVMTCJ9","quantity":1}'
@@ -516,8 +651,8 @@ class CartItemInput(Model, kw_only=False, frozen=True):
     ) -> CartItemInput:
         """Build a cart item for ``option`` of ``item``, checking the variant's quantity rule.
 
-        An :class:`AssignedSeat` takes exactly 1. Other variants (including ones this version
-        does not know) take 1 to ``item.quantity_available``. Raises :class:`ValueError`
+        An [`AssignedSeat`][ttg_async.AssignedSeat] takes exactly 1. Other variants (including ones
+        this version does not know) take 1 to ``item.quantity_available``. Raises `ValueError`
         naming ``option`` or ``quantity``.
 
         >>> item = InventoryItem(

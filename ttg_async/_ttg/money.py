@@ -58,7 +58,11 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
     """An amount of money as the API sends it: integer minor units and a currency code.
 
     There is never a float in a ``Money``. ``amount`` is an ``int`` (``18500`` USD is $185.00),
-    and :attr:`decimal` gives the exact major-unit value for arithmetic or display.
+    and `decimal` gives the exact major-unit value for arithmetic or display.
+
+    Attributes:
+        amount: The amount in minor units (cents, pence; fils for ``KWD``), never a float.
+        currency: The ISO 4217 code, e.g. ``"USD"``.
 
     >>> price = Money(18500, "USD")
     >>> price.decimal
@@ -69,7 +73,7 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
     Decimal('18.500')
 
     Amounts of one currency order and compare; across currencies, ordering raises
-    :class:`TypeError` (and ``==`` is simply false). ``str()`` formats for ``en_US``:
+    `TypeError` (and ``==`` is simply false). ``str()`` formats for ``en_US``:
 
     >>> Money(500, "USD") < Money(1250, "USD")
     True
@@ -79,7 +83,7 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
     '$185.00'
 
     A hand-built ``Money`` needs a known, upper-case ISO 4217 code (``Money(1, "usd")`` raises
-    :class:`ValueError`); a code decoded from the API is kept as sent.
+    `ValueError`); a code decoded from the API is kept as sent.
     """
 
     amount: int
@@ -89,7 +93,7 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
 
     @property
     def scale(self) -> int:
-        """Decimal places of :attr:`currency`, from babel (which says 2 for a code it lacks).
+        """Decimal places of `currency`, from babel (which says 2 for a code it lacks).
 
         >>> Money(1, "JPY").scale, Money(1, "USD").scale, Money(1, "KWD").scale
         (0, 2, 3)
@@ -98,7 +102,7 @@ class Money(msgspec.Struct, frozen=True, rename="camel", metaclass=_MoneyMeta):
 
     @property
     def decimal(self) -> Decimal:
-        """The amount in major units as an exact :class:`~decimal.Decimal`.
+        """The amount in major units as an exact `Decimal`.
 
         >>> Money(12345, "GBP").decimal
         Decimal('123.45')

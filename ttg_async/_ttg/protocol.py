@@ -129,7 +129,8 @@ def error_from_response(
     request_id: str | None,
     now: datetime | None = None,
 ) -> APIError:
-    """Turn an error answer into the matching :class:`APIError` subclass (not raised).
+    """Turn an error answer into the matching [`APIError`][ttg_async.APIError] subclass (not
+    raised).
 
     A body that is not the documented envelope (a proxy's HTML 502, say) still yields the
     class for its HTTP status.
@@ -250,7 +251,7 @@ class DataReader(Generic[T]):
     Built once per endpoint. A 2xx body that msgspec decodes strictly, which is almost every
     body, costs one decoder call, and so does one with an unknown ``_type`` the decoder has
     already met (it is retagged first). Anything else (an error status, a field that does
-    not fit) goes the way :func:`decode_data` describes, without decoding strictly twice.
+    not fit) goes the way `decode_data` describes, without decoding strictly twice.
     """
 
     __slots__ = ("_committed", "_decoder", "_strict", "_type")
@@ -289,7 +290,7 @@ class DataReader(Generic[T]):
 class ListReader(Generic[T]):
     """``reader(raw, request_id)``: the items and pagination of one list endpoint's answer.
 
-    The list counterpart of :class:`DataReader`, as :func:`decode_list` reads it.
+    The list counterpart of `DataReader`, as `decode_list` reads it.
     """
 
     __slots__ = ("_decoder", "_strict", "_what")
@@ -331,7 +332,8 @@ def decode_data(
     Fields the docs do not promise are read leniently unless the call is strict (see
     ``docs/contract.md``). ``committed`` (``"order"`` or ``"cart"``) marks the answer to a
     write the server has carried out: a body whose promised fields cannot be read then raises
-    :class:`CommittedWriteDecodeError`, which says so and is never retried.
+    [`CommittedWriteDecodeError`][ttg_async.CommittedWriteDecodeError], which says so and is never
+    retried.
     """
     envelope: DataEnvelope[T] = _decode(
         status, headers, body, _data_decoder(type_), request_id, type_.__name__, committed

@@ -271,7 +271,7 @@ class Events(_Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | NotGiven = NOT_GIVEN,
     ) -> Event:
-        """One event. Raises :class:`NotFoundError` for an unknown ID.
+        """One event. Raises [`NotFoundError`][ttg_async.NotFoundError] for an unknown ID.
 
         >>> event = await ttg.events.get("1001")
         """
@@ -361,7 +361,7 @@ class Inventory(_Resource):
 
         Like ``occurrences.list``, it sends ``limit`` and ``offset`` and walks every page the
         answer announces, so a server that pages inventory loses no item. An unknown code
-        raises :class:`ProviderCodeNotFoundError`.
+        raises [`ProviderCodeNotFoundError`][ttg_async.ProviderCodeNotFoundError].
 
         >>> items = await ttg.inventory.list("1001", "50001", provider_code="campaign-may")
         """
@@ -390,8 +390,9 @@ class Inventory(_Resource):
     ) -> dict[str | None, _Items | ProviderCodeNotFoundError]:
         """One concurrent inventory call per rate code; ``None`` stands for the default tier.
 
-        A code the server does not recognise maps to its :class:`ProviderCodeNotFoundError`
-        instead of failing the others. Any other error cancels the rest and is raised.
+        A code the server does not recognise maps to its
+        [`ProviderCodeNotFoundError`][ttg_async.ProviderCodeNotFoundError] instead of failing the
+        others. Any other error cancels the rest and is raised.
 
         >>> tiers = await ttg.inventory.by_rate_codes("1001", "50001", [None, "campaign-may"])
         """
@@ -446,8 +447,8 @@ class Carts(_Resource):
 
         Once the server answers 2xx the hold exists, so the answer never fails on a field the
         docs do not promise. If even its promised fields (such as the ID) cannot be read,
-        :class:`CommittedWriteDecodeError` says the cart was created (``resource_id`` is its
-        ID when readable) and is never retried.
+        [`CommittedWriteDecodeError`][ttg_async.CommittedWriteDecodeError] says the cart was created
+        (``resource_id`` is its ID when readable) and is never retried.
 
         >>> item = CartItemInput.for_option(occurrence.id, inv_item, inv_item.price_options[0])
         >>> cart = await ttg.carts.create([item])
@@ -484,7 +485,8 @@ class Carts(_Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | NotGiven = NOT_GIVEN,
     ) -> Cart:
-        """A cart and its current total. An expired cart raises :class:`NotFoundError`.
+        """A cart and its current total. An expired cart raises
+        [`NotFoundError`][ttg_async.NotFoundError].
 
         >>> cart = await ttg.carts.get(cart.id)
         """
@@ -542,9 +544,9 @@ class Orders(_Resource):
         server answers with the order if the first attempt created one.
 
         A 2xx means the order was placed, so this never raises because of an undocumented
-        field. If even the promised fields (the ID, status or total) cannot be read, it raises
-        :class:`CommittedWriteDecodeError` (never retried): fetch the order with
-        ``orders.get(exc.resource_id)``, or call again with ``exc.idempotency_key``.
+        field. If even its promised field (the order's ID) cannot be read, it raises
+        [`CommittedWriteDecodeError`][ttg_async.CommittedWriteDecodeError] (never retried): fetch
+        the order with ``orders.get(exc.resource_id)``, or call again with ``exc.idempotency_key``.
 
         ``payment`` is a JSON object (a mapping), sent as the body's ``payment`` when given:
         the API reference lists such an object for checkout without showing its shape, so it

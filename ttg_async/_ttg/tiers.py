@@ -1,9 +1,9 @@
 """Rate codes side by side: one row per seat (or GA area, or extra) and price category.
 
 ``inventory.by_rate_codes`` answers with one inventory list per code; each list stands alone,
-as the API documents. :func:`compare_tiers` lines those lists up by ``inventoryVariant.id``,
-which the API keeps stable, and by price category, so that "which code is cheapest for this
-seat" is one call. Pure: no I/O, nothing but the lists it is given.
+as the API documents. [`compare_tiers`][ttg_async.compare_tiers] lines those lists up by
+``inventoryVariant.id``, which the API keeps stable, and by price category, so that "which code is
+cheapest for this seat" is one call. Pure: no I/O, nothing but the lists it is given.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def _cheapest(prices: list[TierPrice]) -> TierPrice | None:
 class TierRow:
     """One variant (a seat, a GA area, an extra) at one price category, under every code.
 
-    ``prices`` maps each code that offers this row to its :class:`TierPrice`, in the order the
-    codes were given; a code missing from it does not offer the row (sold, held, or not in
+    ``prices`` maps each code that offers this row to its [`TierPrice`][ttg_async.TierPrice], in the
+    order the codes were given; a code missing from it does not offer the row (sold, held, or not in
     that tier). ``kind`` is ``"ticket"`` (an assigned seat or general admission),
     ``"extra"`` (parking, a programme) or ``"unknown"`` (a variant type this version does not
     know).
@@ -106,9 +106,9 @@ class TierRow:
 class TierComparison:
     """Inventory under several rate codes, lined up per variant and price category.
 
-    Made by :func:`compare_tiers`. ``codes`` are the codes compared, in the order given;
-    ``unknown_codes`` maps each code the server did not recognise to its error; ``rows`` lists
-    each (variant, category) once, in the order first seen.
+    Made by [`compare_tiers`][ttg_async.compare_tiers]. ``codes`` are the codes compared, in the
+    order given; ``unknown_codes`` maps each code the server did not recognise to its error;
+    ``rows`` lists each (variant, category) once, in the order first seen.
 
     >>> tiers = await ttg.inventory.by_rate_codes("1001", "100101", [None, "MEMBERS"])
     >>> comparison = compare_tiers(tiers)

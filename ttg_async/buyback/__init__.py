@@ -1,8 +1,8 @@
 """The Ticket Buyback partner API: discover events, browse sections and rows, take a quote and
 turn it into an order whose answer carries a ticket-transfer email.
 
-It runs on the same core as :class:`ttg_async.TTGClient`: transport, retry policy, rate-limit
-gate, pagination and the error tree are shared, and importable from ``ttg_async``
+It runs on the same core as [`ttg_async.TTGClient`][ttg_async.TTGClient]: transport, retry policy,
+rate-limit gate, pagination and the error tree are shared, and importable from ``ttg_async``
 (``RetryPolicy``, ``APIError`` and its subclasses, ``Paginator``).
 
 >>> from ttg_async.buyback import BuybackClient

@@ -96,7 +96,7 @@ class BuybackClient(ClientBase):
     ``client_id`` and ``client_secret`` fall back to ``$TBB_CLIENT_ID`` and
     ``$TBB_CLIENT_SECRET``, ``base_url`` to ``$TBB_BASE_URL`` and then the production URL.
     Plain ``http://`` is refused except on loopback. Mistakes raise
-    :class:`~ttg_async.ConfigurationError` here, before any network call.
+    [`ConfigurationError`][ttg_async.ConfigurationError] here, before any network call.
     """
 
     events: Events

@@ -42,7 +42,12 @@ def _connection() -> argparse.ArgumentParser:
     group.add_argument(
         "--base-url", metavar="URL", help="server (default: $TBB_BASE_URL, else production)"
     )
-    parent.add_argument("--json", action="store_true", help="print the answer as one JSON document")
+    parent.add_argument(
+        "--json",
+        action="store_true",
+        help="print the answer as one JSON document (snake_case fields, as the Buyback API "
+        "sends them); an error is then one JSON object on stderr",
+    )
     return parent
 
 
@@ -190,4 +195,4 @@ def run(args: argparse.Namespace) -> int:
             print_json(to_builtins(result))
         return 0
 
-    return guarded(lambda: asyncio.run(go()))
+    return guarded(lambda: asyncio.run(go()), json=args.json, snake_case=True)

@@ -1,7 +1,7 @@
 """Resolve a BuybackClient's arguments and ``$TBB_*`` variables into one frozen config.
 
-Pure: no network, no event loop. Every mistake raises :class:`ConfigurationError` naming the
-field, before any request.
+Pure: no network, no event loop. Every mistake raises
+[`ConfigurationError`][ttg_async.ConfigurationError] naming the field, before any request.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DEFAULT_BASE_URL: Final = "https://api.ticketbuyback.com/partner"
 
 @dataclass(frozen=True, slots=True, repr=False)
 class BuybackConfig:
-    """The resolved settings of a :class:`~ttg_async.buyback.BuybackClient`.
+    """The resolved settings of a [`BuybackClient`][ttg_async.buyback.BuybackClient].
 
     The secret never appears in ``repr``: only the (public) client ID does.
     """

@@ -54,6 +54,14 @@ class BuybackModel(msgspec.Struct, kw_only=True, frozen=True):
 class BuybackVenue(BuybackModel, kw_only=True, frozen=True):
     """Where an event takes place.
 
+    Attributes:
+        venue_id: The venue's ID; filter events with ``venue_id=``.
+        venue_name: Its display name.
+        city: The city, when sent.
+        state: The state or region, when sent.
+        country: The country, when sent.
+        timezone: IANA time zone name of the venue, when sent.
+
     >>> BuybackVenue(venue_id="v1", venue_name="Arena").city is None
     True
     """
@@ -70,6 +78,10 @@ class BuybackVenue(BuybackModel, kw_only=True, frozen=True):
 class BuybackPerformer(BuybackModel, kw_only=True, frozen=True):
     """A performer (artist, team) of an event.
 
+    Attributes:
+        performer_id: The performer's ID; filter events with ``performer_id=``.
+        performer_name: Its display name.
+
     >>> BuybackPerformer(performer_id="p1", performer_name="The Band").performer_name
     'The Band'
     """
@@ -83,6 +95,17 @@ class BuybackEvent(BuybackModel, kw_only=True, frozen=True):
 
     ``event_datetime_utc`` is timezone-aware; ``event_datetime_local`` is the wall-clock time
     at the venue (in ``event_timezone``), naive unless the server adds an offset.
+
+    Attributes:
+        event_id: The event's ID; pass it to ``sections.list``, ``rows.list`` and ``quotes.create``.
+        event_name: The event's title.
+        event_datetime_utc: When it starts, timezone-aware (UTC).
+        event_datetime_local: When it starts, in the venue's local wall-clock time (naive).
+        event_timezone: IANA time zone name of ``event_datetime_local``.
+        venue: Where it takes place.
+        performers: Who performs, in the server's order.
+        category: The server's category string, kept as sent.
+        status: The server's status string, kept as sent.
 
     >>> async for event in tbb.events.list(q="jazz"):
     ...     print(event.event_id, event.event_name, event.event_datetime_utc)
@@ -106,6 +129,14 @@ class Section(BuybackModel, kw_only=True, frozen=True):
     leaves it out and adds ``section_desc``, ``is_ga`` (general admission) and ``has_quote``.
     Each is ``None`` when the server does not send it.
 
+    Attributes:
+        section_id: The section's ID, when sent (the payout version sends none).
+        section_name: The name to pass to ``rows.list`` and ``quotes.create``.
+        section_name_display: The name to show, when it differs.
+        section_desc: A description of the section (payout version), or ``None``.
+        is_ga: Whether the section is general admission (payout version), or ``None``.
+        has_quote: Whether the section can be quoted now (payout version), or ``None``.
+
     >>> for section in await tbb.sections.list("evt_1001"):
     ...     print(section.section_name_display or section.section_name)
     """
@@ -121,6 +152,11 @@ class Section(BuybackModel, kw_only=True, frozen=True):
 class Row(BuybackModel, kw_only=True, frozen=True):
     """A row of a section. Pass ``row_name`` to ``quotes.create`` to quote one row.
 
+    Attributes:
+        row_name: The name to pass to ``quotes.create`` as ``row_name``.
+        row_name_display: The name to show, when it differs.
+        available_quantity: The quantity the server reports for this row, when sent.
+
     >>> rows = await tbb.rows.list("evt_1001", "Club & Suites")
     >>> rows[0].row_name
     'A'
@@ -133,6 +169,11 @@ class Row(BuybackModel, kw_only=True, frozen=True):
 
 class QuoteEvent(BuybackModel, kw_only=True, frozen=True):
     """The event a quote is for, as the quote repeats it (fields may be partial).
+
+    Attributes:
+        event_id: The event's ID, when sent.
+        event_name: The event's title, when sent.
+        event_datetime_utc: When it starts (UTC), when sent.
 
     >>> quote.event.event_id  # doctest: +SKIP
     'evt_1001'
@@ -150,6 +191,20 @@ class Quote(BuybackModel, kw_only=True, frozen=True):
     """A price for a seat and quantity, good until ``expires_at``. One quote makes one order.
 
     Prices are ``Decimal`` amounts in ``currency``'s major units.
+
+    Attributes:
+        quote_id: The quote's ID; pass it to ``orders.create``.
+        status: The server's status string (e.g. ``"active"``), kept as sent.
+        expires_at: When the quote lapses; after it, ordering raises
+            [`QuoteExpiredError`][ttg_async.buyback.QuoteExpiredError].
+        event: The event quoted, as the quote repeats it.
+        section_name: The section quoted.
+        row_name: The row quoted, when one was named.
+        quantity: How many tickets.
+        price_per_ticket: What the partner pays per ticket, in ``currency``.
+        total_price: What the partner pays in all, in ``currency``.
+        currency: The ISO 4217 code of the prices.
+        created_at: When the quote was made.
 
     >>> quote = await tbb.quotes.create("evt_1001", "Floor A", 2, row_name="C")
     >>> quote.quote_id, quote.total_price, quote.expires_at
@@ -170,6 +225,18 @@ class Quote(BuybackModel, kw_only=True, frozen=True):
 
 class BuybackOrder(BuybackModel, kw_only=True, frozen=True):
     """A confirmed order. Your customer transfers the tickets to ``transfer_email``.
+
+    Attributes:
+        order_id: The order's ID.
+        status: The server's status string (e.g. ``"confirmed"``), kept as sent.
+        transfer_email: Where your customer transfers the tickets.
+        quote_id: The quote the order was made from.
+        delivery_type: ``"mobile_transfer"``, ``"mobile_qr"`` or ``"pdf"``, as sent.
+        delivery_deadline: When the tickets must arrive, when sent.
+        quantity: How many tickets.
+        total_price: What the partner pays, in ``currency``.
+        currency: The ISO 4217 code of the price.
+        created_at: When the order was placed.
 
     >>> order = await tbb.orders.create(
     ...     quote.quote_id, delivery_type="mobile_transfer", delivery_deadline=deadline

@@ -101,7 +101,7 @@ def build_request(
 ) -> RequestSpec:
     """Build one call's request: the bearer token (``None`` for the token request itself),
     a trace ID, and a body when one is given: a mapping is sent as JSON, a
-    :class:`PreparedBody` as it is.
+    `PreparedBody` as it is.
 
     >>> build_request("POST", "/v1/quotes", token="t", body={"quantity": 2}).body
     b'{"quantity":2}'
@@ -144,9 +144,9 @@ def _meta_request_id(meta: Any) -> str | None:
 def error_from_response(
     raw: RawResponse, *, request_id: str | None, now: datetime | None = None
 ) -> APIError:
-    """Turn an error answer into its :class:`APIError` subclass (not raised): by code, then
-    status. ``request_id`` comes from ``meta``, else the ``X-Request-ID`` header, else the one
-    sent. A body that is not the envelope (a proxy's HTML 502) gets the class of its status.
+    """Turn an error answer into its [`APIError`][ttg_async.APIError] subclass (not raised): by
+    code, then status. ``request_id`` comes from ``meta``, else the ``X-Request-ID`` header, else
+    the one sent. A body that is not the envelope (a proxy's HTML 502) gets the class of its status.
 
     >>> body = b'{"success": false, "error": {"code": "QUOTE_EXPIRED", "message": "gone"},'
     >>> body += b' "meta": {"request_id": "r-1"}}'
@@ -232,8 +232,8 @@ def decode_list(
 def decode_token(raw: RawResponse, *, request_id: str | None) -> Token:
     """Decode the token answer, or raise its typed error (``InvalidCredentialsError``...).
 
-    A token answer that does not fit raises a :class:`ResponseDecodeError` without the body:
-    the body holds the token.
+    A token answer that does not fit raises a [`ResponseDecodeError`][ttg_async.ResponseDecodeError]
+    without the body: the body holds the token.
     """
     decode = envelope_decoder(BuybackDataEnvelope, Token)
     envelope: BuybackDataEnvelope[Token] = _decode(raw, decode, request_id, keep_body=False)

@@ -4,7 +4,7 @@ One middleware does the per-request bookkeeping (counters, request IDs, faults, 
 headers) so each handler only validates its own input and reads or changes the state.
 Every error is answered in the TTG envelope, aiohttp's own included: an unknown path (404),
 a wrong method (405, with ``Allow``), a body over the size limit (413), a POST that is not
-``application/json`` (415) and, through :meth:`App.render_error`, a request aiohttp cannot
+``application/json`` (415) and, through `App.render_error`, a request aiohttp cannot
 parse (400) or a crash (500).
 """
 

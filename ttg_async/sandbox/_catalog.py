@@ -9,11 +9,11 @@ An event's fields come from one 64-bit hash of ``(seed, index)`` (no RNG object 
 and its JSON is assembled from pre-encoded pieces (name, dates, location and venue), so a
 1000-event page costs about a millisecond to build the first time. Each event's JSON is then
 kept in a flat list indexed by event number, sized to the catalog (up to
-:data:`EVENT_JSON_CACHE` events), so crawling the catalog again only joins cached bytes.
+`EVENT_JSON_CACHE` events), so crawling the catalog again only joins cached bytes.
 Occurrences and inventory are cached in bounded LRUs.
 
 Everything here is static. Stock held by carts, stock sold, retailer markups, price overrides
-and rate codes are applied on top by :mod:`._state`.
+and rate codes are applied on top by `._state`.
 """
 
 from __future__ import annotations
@@ -456,7 +456,7 @@ class Catalog:
         )
 
     def event_wire(self, event: Event) -> dict[str, Any]:
-        """The event as a dict, built the slow way (for tests of :meth:`event_json`)."""
+        """The event as a dict, built the slow way (for tests of `event_json`)."""
         _, name, _, _, _, open_ended, _ = self.draw(event.index)
         last_day = event.first_day + dt.timedelta(days=event.gap_days * (event.count - 1))
         return {

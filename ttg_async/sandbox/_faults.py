@@ -25,7 +25,8 @@ KINDS: Final = BEFORE_HANDLING | AFTER_COMMIT
 
 @dataclass(eq=False)
 class Fault:
-    """One scripted fault on a route. Returned by :meth:`Sandbox.inject`.
+    """One scripted fault on a route. Returned by
+    [`Sandbox.inject`][ttg_async.sandbox.Sandbox.inject].
 
     It fires on the next ``times`` matching requests, or on each matching request with
     probability ``probability`` (drawn from a RNG seeded with ``seed``, so runs repeat).

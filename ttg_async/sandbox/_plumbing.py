@@ -65,7 +65,7 @@ Fail = Callable[[str, str], Exception]
 
 
 class FaultOptions(TypedDict, total=False):
-    """The options of a sandbox's ``inject``, as :class:`Fault` takes them."""
+    """The options of a sandbox's ``inject``, as [`Fault`][ttg_async.sandbox.Fault] takes them."""
 
     times: int | None
     probability: float | None
@@ -307,7 +307,7 @@ class _Protocol(web.RequestHandler):
 
 
 class _Server(web.Server):
-    """aiohttp's low-level server over an application, making :class:`_Protocol`s."""
+    """aiohttp's low-level server over an application, making `_Protocol`s."""
 
     def __init__(
         self,
@@ -331,7 +331,7 @@ class _Server(web.Server):
 
 
 class _Runner(web.AppRunner):
-    """``web.AppRunner`` whose server makes :class:`_Protocol`s (aiohttp has no public hook
+    """``web.AppRunner`` whose server makes `_Protocol`s (aiohttp has no public hook
     for the protocol class or for the answer to a request it cannot parse: aiohttp#3287)."""
 
     def __init__(
@@ -384,7 +384,7 @@ async def serve_app(
     ``credentials`` names what the warning beyond loopback says now works from the network.
 
     A connection idle for ``idle_timeout`` seconds is closed; at most ``max_connections``
-    (default: :func:`connection_cap`) stay open. ``render_error`` answers the requests
+    (default: `connection_cap`) stay open. ``render_error`` answers the requests
     aiohttp answers itself (default: aiohttp's plain text). Binding beyond loopback warns.
     """
     guard = _ConnectionGuard(connection_cap() if max_connections is None else max_connections)

@@ -1,4 +1,5 @@
-"""The :class:`Sandbox` object: a local TTG v3 server plus the controls tests need."""
+"""The [`Sandbox`][ttg_async.sandbox.Sandbox] object: a local TTG v3 server plus the controls tests
+need."""
 
 from __future__ import annotations
 
@@ -58,21 +59,20 @@ class Sandbox:
     """A faithful local TTG v3 server with a deterministic catalog and test controls.
 
     The catalog is derived from ``seed``; ``events`` can go to 100,000 and beyond, because
-    events are generated on demand. ``retailers`` (name -> :class:`RetailerConfig`) restricts
-    which ``X-TT-Retailer`` values are accepted; ``None`` accepts any. ``start_date`` anchors
-    the schedule (default: today, UTC); pass a fixed date for fully reproducible dates.
-    ``paginate_occurrences`` makes the occurrence list paginated (``True``: 50 a page unless
-    the client sends ``limit``; an int: that default page size). ``paginate_lists`` follows
-    the API reference instead of the guides: occurrences and inventory require ``limit`` and
-    ``offset`` (a 400 names the one missing) and come in pages (``True``: as large as the
-    ``limit`` asked for; an int: at most that many items, whatever was asked, with the
-    ``limit`` in ``pagination`` saying so). ``minimal_orders`` sends orders as the version of
-    the order pages without ``status`` does: no ``status``, ``total``, ``confirmationNumber``
-    or ``createdAt``. ``unprotected`` turns off the
-    guards that would hide a client's retry bugs (see :attr:`unprotected`).
-    ``unknown_variant_type`` sends the extras of every occurrence (drinks, parking) with that
-    ``_type`` instead of ``Extra``: a variant type clients do not know yet, as the docs warn
-    may appear. Carts and orders treat them as extras still.
+    events are generated on demand. ``retailers`` (name ->
+    [`RetailerConfig`][ttg_async.sandbox.RetailerConfig]) restricts which ``X-TT-Retailer`` values
+    are accepted; ``None`` accepts any. ``start_date`` anchors the schedule (default: today, UTC);
+    pass a fixed date for fully reproducible dates. ``paginate_occurrences`` makes the occurrence
+    list paginated (``True``: 50 a page unless the client sends ``limit``; an int: that default page
+    size). ``paginate_lists`` follows the API reference instead of the guides: occurrences and
+    inventory require ``limit`` and ``offset`` (a 400 names the one missing) and come in pages
+    (``True``: as large as the ``limit`` asked for; an int: at most that many items, whatever was
+    asked, with the ``limit`` in ``pagination`` saying so). ``minimal_orders`` sends orders as the
+    version of the order pages without ``status`` does: no ``status``, ``total``,
+    ``confirmationNumber`` or ``createdAt``. ``unprotected`` turns off the guards that would hide
+    a client's retry bugs (see `unprotected`). ``unknown_variant_type`` sends the extras of every
+    occurrence (drinks, parking) with that ``_type`` instead of ``Extra``: a variant type clients
+    do not know yet, as the docs warn may appear. Carts and orders treat them as extras still.
 
     >>> import aiohttp
     >>> async def main() -> None:
@@ -146,13 +146,13 @@ class Sandbox:
             minimal_orders=minimal_orders,
         )
         self.base_url: str | None = None
-        """Set while :meth:`serve` is running, e.g. ``"http://127.0.0.1:54321"``."""
+        """Set while `serve` is running, e.g. ``"http://127.0.0.1:54321"``."""
 
     # -- serving -------------------------------------------------------------------------
     def make_app(self) -> web.Application:
         """A fresh ``aiohttp.web.Application`` over this sandbox's state.
 
-        Useful with aiohttp's own test utilities; :meth:`serve` is simpler otherwise.
+        Useful with aiohttp's own test utilities; `serve` is simpler otherwise.
         """
         return self._app.make()
 
@@ -249,8 +249,8 @@ class Sandbox:
         key (a second order: a double charge, as a backend without that guard would do), and
         a hold may oversell, so a second ``POST /carts`` that should never have been sent
         places a second hold instead of being refused for stock. Tests of retry logic run
-        against it and count what the server did (:meth:`orders_for_cart`,
-        :meth:`orders_for_key`, :meth:`wire_log`). It can be switched at any time.
+        against it and count what the server did (`orders_for_cart`,
+        `orders_for_key`, `wire_log`). It can be switched at any time.
 
         >>> sb = Sandbox(unprotected=True)
         >>> sb.unprotected = False  # the normal rules again
@@ -264,7 +264,7 @@ class Sandbox:
         self._state.unprotected = value
 
     def now(self) -> dt.datetime:
-        """The sandbox clock (real time plus everything passed to :meth:`advance`), UTC."""
+        """The sandbox clock (real time plus everything passed to `advance`), UTC."""
         return dt.datetime.fromtimestamp(self._state.now(), dt.UTC)
 
     def advance(self, seconds: float) -> None:
@@ -331,7 +331,8 @@ class Sandbox:
         self._pricing.remove_rule(event_id, code, retailer=retailer)
 
     def set_latency(self, route: str, seconds: float) -> None:
-        """Delay every answer on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
+        """Delay every answer on ``route`` (a template from [`ROUTES`][ttg_async.sandbox.ROUTES], or
+        ``"*"``).
 
         A route's own latency replaces the ``"*"`` latency. ``0`` removes it.
         """
@@ -353,7 +354,8 @@ class Sandbox:
         retry_after: float | None = None,
         delay: float = 1.0,
     ) -> Fault:
-        """Script a fault on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
+        """Script a fault on ``route`` (a template from [`ROUTES`][ttg_async.sandbox.ROUTES], or
+        ``"*"``).
 
         Before any work: ``"status"`` (an error envelope with ``status``, and
         ``Retry-After`` if given), ``"html_502"`` (a proxy's HTML page), ``"reset_before"``
@@ -417,12 +419,12 @@ class Sandbox:
         return None if order is None else order.payment
 
     def wire_log(self, route: str | None = None) -> list[WireRecord]:
-        """Every request since the last :meth:`reset_counters`, oldest first, as sent.
+        """Every request since the last `reset_counters`, oldest first, as sent.
 
-        Each :class:`WireRecord` holds the ``X-Request-ID`` and ``Idempotency-Key`` that
-        arrived, the fault that hit it, and what the handler did (the cart or order it made,
-        checked out or released). ``route`` keeps one route template. The log keeps the last
-        100,000 requests.
+        Each [`WireRecord`][ttg_async.sandbox.WireRecord] holds the ``X-Request-ID`` and
+        ``Idempotency-Key`` that arrived, the fault that hit it, and what the handler did (the cart
+        or order it made, checked out or released). ``route`` keeps one route template. The log
+        keeps the last 100,000 requests.
 
         >>> sb = Sandbox()
         >>> # after a checkout that was retried: one key over the wire, however many attempts

@@ -67,7 +67,7 @@ class Counters:
 
 
 class State:
-    """Stock, carts and orders on top of a :class:`Catalog` and its :class:`Pricing`."""
+    """Stock, carts and orders on top of a `Catalog` and its `Pricing`."""
 
     def __init__(self, catalog: Catalog, pricing: Pricing, hold_seconds: float) -> None:
         self.catalog = catalog

@@ -18,7 +18,8 @@ fit in memory). Tests read far fewer."""
 
 @dataclass(slots=True)
 class WireRecord:
-    """One request as the sandbox saw it. Read them with :meth:`Sandbox.wire_log`.
+    """One request as the sandbox saw it. Read them with
+    [`Sandbox.wire_log`][ttg_async.sandbox.Sandbox.wire_log].
 
     ``request_id`` and ``idempotency_key`` are the headers exactly as sent (``None`` when
     absent). ``fault`` is the kind of fault that hit the request, if any. ``handled`` is the
@@ -49,7 +50,7 @@ class WireRecord:
 
 
 class WireLog:
-    """A bounded, append-only list of :class:`WireRecord`, oldest first."""
+    """A bounded, append-only list of [`WireRecord`][ttg_async.sandbox.WireRecord], oldest first."""
 
     def __init__(self, size: int = WIRE_LOG_SIZE) -> None:
         self.records: deque[WireRecord] = deque(maxlen=size)

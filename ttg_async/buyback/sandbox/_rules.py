@@ -1,7 +1,7 @@
 """Reading and checking request bodies for the Buyback sandbox: the JSON and multipart
 readers (bounded, recorded in the wire log as read) and the field rules of quotes and orders.
 
-Every refusal is a :class:`BuybackApiError`, which the application renders in the envelope.
+Every refusal is a `BuybackApiError`, which the application renders in the envelope.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The :class:`BuybackSandbox` object: a local Ticket Buyback server plus test controls."""
+"""The [`BuybackSandbox`][ttg_async.buyback.sandbox.BuybackSandbox] object: a local Ticket Buyback
+server plus test controls."""
 
 from __future__ import annotations
 
@@ -62,9 +63,9 @@ class BuybackSandbox:
     Any client ID that starts with ``tbb_test_`` is a partner, with the secret ``secret``;
     each partner sees only its own quotes and orders. IDs starting ``tbb_test_nopay`` have no
     payment method (``PAYMENT_NOT_CONFIGURED``) and IDs starting ``tbb_test_suspended`` are
-    suspended (``ACCOUNT_SUSPENDED``); :meth:`add_partner` configures any other. Tokens live
+    suspended (``ACCOUNT_SUSPENDED``); `add_partner` configures any other. Tokens live
     ``token_lifetime`` seconds and quotes ``quote_ttl`` seconds, on a clock that
-    :meth:`advance` moves forward.
+    `advance` moves forward.
 
     >>> from ttg_async.buyback import BuybackClient
     >>> async def main() -> None:
@@ -114,7 +115,7 @@ class BuybackSandbox:
         }
         self._app = App(self._catalog, self._state, self._faults, self._options)
         self.base_url: str | None = None
-        """Set while :meth:`serve` runs, e.g. ``"http://127.0.0.1:54321/partner"``."""
+        """Set while `serve` runs, e.g. ``"http://127.0.0.1:54321/partner"``."""
 
     # -- serving -------------------------------------------------------------------------
     def make_app(self) -> web.Application:
@@ -277,7 +278,7 @@ class BuybackSandbox:
 
     # -- clock, faults, quirks -------------------------------------------------------------
     def now(self) -> dt.datetime:
-        """The sandbox clock (real time plus everything passed to :meth:`advance`), UTC."""
+        """The sandbox clock (real time plus everything passed to `advance`), UTC."""
         return dt.datetime.fromtimestamp(self._state.now(), dt.UTC)
 
     def advance(self, seconds: float) -> None:
@@ -308,7 +309,8 @@ class BuybackSandbox:
         self._options["latency"] = max(0.0, float(seconds))
 
     def inject(self, route: str, kind: str, **options: Unpack[FaultOptions]) -> Fault:
-        """Script a fault on ``route`` (a template from :data:`ROUTES`, or ``"*"``).
+        """Script a fault on ``route`` (a template from [`ROUTES`][ttg_async.sandbox.ROUTES], or
+        ``"*"``).
 
         The kinds and options are the TTG sandbox's (``docs/sandbox.md``): ``"status"``,
         ``"html_502"``, ``"reset_before"`` and ``"slow"`` strike before any work;
@@ -341,7 +343,7 @@ class BuybackSandbox:
         template or all: its ``Content-Type``, its JSON body as decoded (wire names, JSON
         types), or the parts of its multipart body (name, content type, file name, size, and
         the text of a plain field), and the status answered. A fault that struck before the
-        work leaves no record; :meth:`reset_counters` clears the log.
+        work leaves no record; `reset_counters` clears the log.
 
         >>> sb = BuybackSandbox(docs_version="payout")
         >>> # after an order:
