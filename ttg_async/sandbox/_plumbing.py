@@ -160,7 +160,25 @@ async def strike_after(
         return fault_response()
     elif kind == "slow_after_commit":
         await asyncio.sleep(fault.delay)
+    elif kind == "nested_after_commit" and isinstance(resp, web.Response):
+        resp.body = nest(resp.body if isinstance(resp.body, bytes) else b"")
     return resp
+
+
+#: How deep :func:`nest` buries its extra member: far past any recursion limit.
+NEST_DEPTH: Final = 100_000
+
+
+def nest(body: bytes) -> bytes:
+    """``body`` (a JSON object) with one more member, ``"nested"``, a list nested
+    :data:`NEST_DEPTH` deep: valid JSON that a recursive decoder cannot read."""
+    deep = b"[" * NEST_DEPTH + b"]" * NEST_DEPTH
+    head = body.rstrip()
+    if not head.endswith(b"}"):
+        return deep
+    inner = head[:-1].rstrip()
+    comma = b"" if inner.endswith(b"{") else b","
+    return inner + comma + b'"nested":' + deep + b"}"
 
 
 @contextlib.asynccontextmanager

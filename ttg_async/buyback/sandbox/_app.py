@@ -33,6 +33,7 @@ from ttg_async.sandbox._plumbing import (
     strike_after,
     strike_before,
 )
+from ttg_async.sandbox._wirelog import WireLog
 
 PREFIX: Final = "/partner"
 _JSON: Final = "application/json"
@@ -90,6 +91,8 @@ class App:
         self.faults = faults
         # Live options the sandbox object changes: "pagination" quirk, "latency".
         self.options = options
+        # What each request carried, as it arrived (read by BuybackSandbox.wire_log).
+        self.wire = WireLog()
 
     def make(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -131,6 +134,7 @@ class App:
             route = f"{request.method} {resource.canonical.removeprefix(PREFIX)}"
         counters.requests[route] = counters.requests.get(route, 0) + 1
         sent = request.headers.get("X-Request-ID")
+        self.wire.open(route, sent, None, request.raw_path)
         if sent is not None:
             counters.attempts[sent] = counters.attempts.get(sent, 0) + 1
         echo = sent if sent is not None and _PRINTABLE_RE.match(sent) else None

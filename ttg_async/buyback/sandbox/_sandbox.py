@@ -14,6 +14,7 @@ from ttg_async.buyback.sandbox._catalog import Catalog
 from ttg_async.buyback.sandbox._state import TEST_SECRET, Partner, State
 from ttg_async.sandbox._faults import Fault, FaultPlan
 from ttg_async.sandbox._plumbing import FaultOptions, serve_app
+from ttg_async.sandbox._wirelog import WireRecord
 
 ROUTES: Final = (
     "POST /v1/auth/token",
@@ -293,8 +294,23 @@ class BuybackSandbox:
         return self._state.counters.seen(None if route is None else _check_route(route))
 
     def reset_counters(self) -> None:
-        """Zero the request, attempt and token-request counters."""
+        """Zero the request, attempt and token-request counters and empty the wire log."""
         self._state.counters.clear()
+        self._app.wire.clear()
+
+    def wire_log(self, route: str | None = None) -> list[WireRecord]:
+        """Every request since the last :meth:`reset_counters`, oldest first: its route,
+        ``X-Request-ID`` and ``target`` (the raw path and query, as they arrived).
+
+        >>> sb = BuybackSandbox()
+        >>> # after some traffic:
+        >>> targets = [r.target for r in sb.wire_log("GET /v1/events")]
+        """
+        records = self._app.wire.records
+        if route is None:
+            return list(records)
+        _check_route(route)
+        return [r for r in records if r.route == route]
 
     def attempts(self, request_id: str) -> int:
         """How many requests arrived with this ``X-Request-ID`` (one per client attempt)."""
