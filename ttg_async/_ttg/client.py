@@ -15,6 +15,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 import aiohttp
 
+from ttg_async._core.checks import check_headers
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
@@ -49,15 +50,9 @@ def _max_retries_policy(max_retries: object, field: str = "max_retries") -> Retr
 
 def _with_extra_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestSpec:
     """The request with the caller's headers replacing any of the same name (any case)."""
-    if not isinstance(extra, Mapping):
-        raise TypeError(f"extra_headers: must be a mapping, not {type(extra).__name__}")
     headers = dict(spec.headers)
     request_id = spec.request_id
-    for name, value in extra.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(f"extra_headers[{name!r}]: names and values must be str")
-        if not name or any(c in name + value for c in "\r\n"):
-            raise ValueError(f"extra_headers[{name!r}]: empty name, or a line break")
+    for name, value in check_headers(extra, "extra_headers").items():
         lowered = name.lower()
         if lowered in _RESERVED_HEADERS:
             raise ValueError(

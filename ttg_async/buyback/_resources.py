@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
 
-from ttg_async._core.checks import check_id, check_quantity, iso_date
+from ttg_async._core.checks import check_id, check_quantity, check_sendable, iso_date
 from ttg_async._core.pagination import Page, Paginator, check_page_args, paginate
 from ttg_async._core.transport import RawResponse
 from ttg_async.buyback._models import BuybackEvent, BuybackOrder, Quote, Row, Section
@@ -83,7 +83,7 @@ def _text_filter(value: object, field: str) -> str | None:
         raise TypeError(f"{field}: must be a str or None, not {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{field}: must not be empty; pass None to leave the filter out")
-    return value
+    return check_sendable(value, field)
 
 
 def utc_deadline(value: object, field: str = "delivery_deadline") -> str:
@@ -97,7 +97,11 @@ def utc_deadline(value: object, field: str = "delivery_deadline") -> str:
         raise TypeError(f"{field}: must be a timezone-aware datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{field}: must be timezone-aware (a naive datetime's zone is a guess)")
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{field}: {value.isoformat()} in UTC is outside years 1-9999") from None
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _walk(

@@ -1,0 +1,231 @@
+"""Issue 17: what a TTGClient call, constructor or the ``ttg`` command does with hostile input.
+
+Each test reproduces one report against the real sandbox over loopback: dot-segment IDs,
+lone surrogates, malformed base URLs and header names, C1 controls in credentials, an
+over-long idempotency key, a deeply nested 2xx answer, and a secret echoed by argparse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Iterator
+
+import pytest
+from ttg_testkit import KEY, NO_WAIT, RETAILER, Running
+
+from ttg_async import (
+    ConfigurationError,
+    Contact,
+    RetryPolicy,
+    TTGClient,
+)
+from ttg_async._core.pipeline import Pipeline
+from ttg_async._core.transport import RequestSpec
+
+
+@contextlib.contextmanager
+def refused(field: str) -> Iterator[None]:
+    """The block raises a plain ValueError (not a UnicodeError leaking out) naming ``field``."""
+    with pytest.raises(ValueError, match=f"^{re.escape(field)}:") as info:
+        yield
+    assert type(info.value) is ValueError, f"{type(info.value).__name__}: {info.value}"
+
+
+# -- 1. dot segments ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", ".", ".."])
+async def test_dot_segment_ids_are_refused_before_any_request(
+    ttg: TTGClient, running: Running, value: str
+) -> None:
+    calls = [
+        ("cart_id", ttg.carts.delete(value)),
+        ("cart_id", ttg.carts.get(value)),
+        ("event_id", ttg.events.get(value)),
+        ("event_id", ttg.inventory.list(value, "100101")),
+        ("occurrence_id", ttg.inventory.list("1001", value)),
+        ("occurrence_id", ttg.occurrences.get("1001", value)),
+        ("event_id", ttg.occurrences.list(value)),
+        ("order_id", ttg.orders.get(value)),
+        ("cart_id", ttg.orders.get("o1", cart_id=value)),
+    ]
+    for field, call in calls:
+        with refused(field):
+            await call
+    with refused("location_id"):
+        ttg.events.list(value)
+    assert running.sandbox.request_count() == 0
+
+
+async def test_an_error_names_the_path_that_was_sent(ttg: TTGClient, running: Running) -> None:
+    from ttg_async import NotFoundError
+
+    with pytest.raises(NotFoundError) as info:
+        await ttg.events.get("a/../b c")
+    (record,) = running.sandbox.wire_log()
+    assert record.target == "/api/v3/events/a%2F..%2Fb%20c"
+    assert info.value.request_path == record.target
+    assert record.target in str(info.value)
+
+
+# -- 2. lone surrogates -------------------------------------------------------------------------
+
+
+async def test_a_surrogate_in_a_query_value_is_refused(ttg: TTGClient, running: Running) -> None:
+    with refused("cart_id"):
+        await ttg.orders.get("o1", cart_id="\ud800")
+    with refused("provider_code"):
+        await ttg.inventory.list("1001", "100101", provider_code="MEMBERS\ud800")
+    with refused("provider_codes[1]"):
+        await ttg.inventory.by_rate_codes("1001", "100101", [None, "MEMBERS\udfff"])
+    with refused("location_id"):
+        ttg.events.list("\udc80")
+    assert running.sandbox.request_count() == 0
+
+
+async def test_a_surrogate_in_a_path_id_is_a_value_error(ttg: TTGClient, running: Running) -> None:
+    with refused("event_id"):
+        await ttg.events.get("10\ud83d01")
+    with refused("cart_id"):
+        await ttg.carts.delete("\udfff")
+    assert running.sandbox.request_count() == 0
+
+
+# -- 3. the base URL ----------------------------------------------------------------------------
+
+BAD_BASE_URLS = [
+    "http://127.0.0.1:99999",
+    "http://127.0.0.1:0",
+    "http://127.0.0.1:port",
+    "http://127.0.0.1:8765/\r\nX-Injected: 1",
+    "http://127.0.0.1:8765/api\n",
+    "http://127.0.0.1\t:8765",
+    "https://exa mple.com",
+    "https://example.com/a/../b",
+    "https://example.com/./b",
+    "http://[::1",
+    "https://example.com/%zz",
+    "https://example.com/\x85",
+    "https://bücher.example",
+]
+
+
+@pytest.mark.parametrize("base_url", BAD_BASE_URLS)
+def test_a_malformed_base_url_is_refused_at_construction(base_url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        TTGClient(KEY, RETAILER, base_url=base_url)
+    assert info.value.field == "base_url"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:8765",
+        "https://example.com/",
+        "https://example.com:443/v3/",
+        "http://[::1]:1",
+    ],
+)
+def test_good_base_urls_still_pass(base_url: str) -> None:
+    TTGClient(KEY, RETAILER, base_url=base_url)
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_an_invalid_url_at_send_time_is_not_sent_and_not_retried(method: str) -> None:
+    # The pipeline beneath the client, given a base URL the client would refuse: what
+    # remains if aiohttp or yarl ever finds a URL invalid while sending.
+    pipeline = Pipeline("http://127.0.0.1:99999", 4, session=None)
+    spec = RequestSpec(method, "/api/v3/carts", (), {}, b"{}" if method == "POST" else None, "r1")
+    calls = 0
+
+    def decode(raw: object, request_id: str) -> None:
+        nonlocal calls
+        calls += 1
+
+    try:
+        for policy in (NO_WAIT, RetryPolicy(backoff_base=0, deadline=5.0)):
+            with pytest.raises(ConfigurationError) as info:
+                await pipeline.call(spec, decode, policy=policy, timeout=5.0)
+            assert info.value.field == "base_url"
+            assert info.value.outcome_unknown is False
+            assert info.value.attempts == 1
+            assert "not sent" in str(info.value)
+    finally:
+        await pipeline.aclose()
+    assert calls == 0
+
+
+# -- 4. headers, credentials, deadlines, idempotency keys ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "error"),
+    [
+        ({"Bad Name": "v"}, ValueError),
+        ({"X-Colon:": "v"}, ValueError),
+        ({"X-Tab\t": "v"}, ValueError),
+        ({"": "v"}, ValueError),
+        ({"X-Ünï": "v"}, ValueError),
+        ({"X-\ud800": "v"}, ValueError),
+        ({"X-Note": "v\r\nX-Injected: 1"}, ValueError),
+        ({"X-Note": "v\x00"}, ValueError),
+        ({"X-Note": "v\x7f"}, ValueError),
+        ({"X-Note": "v\x85"}, ValueError),
+        ({"X-Note": "v\u2028"}, ValueError),
+        ({"X-Note": "\ud800"}, ValueError),
+        ({"X-Note": 1}, TypeError),
+        ({1: "v"}, TypeError),
+    ],
+)
+async def test_extra_headers_are_checked(
+    ttg: TTGClient, running: Running, headers: dict[object, object], error: type[Exception]
+) -> None:
+    with pytest.raises(error) as info:
+        await ttg.events.get("1001", extra_headers=headers)  # type: ignore[arg-type]
+    assert type(info.value) is error
+    assert str(info.value).startswith("extra_headers"), str(info.value)
+    assert running.sandbox.request_count() == 0
+
+
+async def test_good_extra_headers_still_go_out(ttg: TTGClient) -> None:
+    event = await ttg.events.get(
+        "1001", extra_headers={"X-Correlation-ID": "a b\tc", "x!#$%&'*+.^_`|~": "ok"}
+    )
+    assert event.id == "1001"
+
+
+@pytest.mark.parametrize("bad", ["\x85", "\x9b", "\x80", "\u2028", "\u2029", "\ufeff", "\ud800"])
+@pytest.mark.parametrize("field", ["api_key", "retailer", "accept_language"])
+def test_invisible_and_c1_characters_in_credentials_are_refused(field: str, bad: str) -> None:
+    args = {"api_key": KEY, "retailer": RETAILER, "accept_language": "en-GB"}
+    inside = len(args[field]) - 2  # inside the value: not where strip() would catch it
+    args[field] = args[field][:inside] + bad + args[field][inside:]
+    with pytest.raises(ConfigurationError) as info:
+        TTGClient(args["api_key"], args["retailer"], accept_language=args["accept_language"])
+    assert info.value.field == field
+
+
+async def test_a_far_deadline_is_a_deadline(running: Running) -> None:
+    # 8000 years in seconds, and the largest float: budgets that no call reaches.
+    for deadline in (86400 * 365 * 8000.0, sys.float_info.max):
+        policy = RetryPolicy(deadline=deadline)
+        async with TTGClient(KEY, RETAILER, base_url=running.base_url, retry=policy) as ttg:
+            assert (await ttg.events.get("1001")).id == "1001"
+
+
+async def test_an_idempotency_key_past_255_characters_is_refused(
+    ttg: TTGClient, running: Running
+) -> None:
+    contact = Contact("Ann", "ann@example.com", "+15550100")
+    from ttg_async import Money
+
+    with refused("idempotency_key"):
+        await ttg.orders.create(
+            "c1",
+            expected_total=Money(100, "USD"),
+            contact=contact,
+            idempotency_key="idem_" + "a" * 251,
+        )
+    assert running.sandbox.request_count() == 0
