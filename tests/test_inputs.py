@@ -16,13 +16,15 @@ import pytest
 from ttg_testkit import KEY, NO_WAIT, RETAILER, Running
 
 from ttg_async import (
+    CommittedWriteDecodeError,
     ConfigurationError,
     Contact,
+    ResponseDecodeError,
     RetryPolicy,
     TTGClient,
 )
 from ttg_async._core.pipeline import Pipeline
-from ttg_async._core.transport import RequestSpec
+from ttg_async._core.transport import RawResponse, RequestSpec
 
 
 @contextlib.contextmanager
@@ -229,3 +231,78 @@ async def test_an_idempotency_key_past_255_characters_is_refused(
             idempotency_key="idem_" + "a" * 251,
         )
     assert running.sandbox.request_count() == 0
+
+
+# -- 5. a deeply nested 2xx answer --------------------------------------------------------------
+
+
+async def test_a_nested_answer_to_a_placed_order_keeps_the_key(
+    ttg: TTGClient, running: Running
+) -> None:
+    from ttg_testkit import find_show
+
+    show = await find_show(ttg)
+    item = show.first(type(show.items[0].inventory_variant))
+    from ttg_async import CartItemInput
+
+    option = item.price_options[0]
+    cart = await ttg.carts.create([CartItemInput.for_option(show.occurrence.id, item, option)])
+    running.sandbox.inject("POST /api/v3/orders", "nested_after_commit")
+    contact = Contact("Ann", "ann@example.com", "+15550100")
+    with pytest.raises(CommittedWriteDecodeError) as info:
+        await ttg.orders.create(cart.id, expected_total=cart.total, contact=contact)
+    error = info.value
+    assert error.idempotency_key is not None
+    assert error.idempotency_key.startswith("idem_")
+    assert error.attempts == 1
+    assert error.path == "$"
+    assert len(running.sandbox.orders_for_key(error.idempotency_key)) == 1
+    # The key reconciles: the same call with it returns the order that was placed.
+    order = await ttg.orders.create(
+        cart.id, expected_total=cart.total, contact=contact, idempotency_key=error.idempotency_key
+    )
+    assert [order.id] == running.sandbox.orders_for_key(error.idempotency_key)
+
+
+async def test_a_nested_answer_to_a_cart_hold_is_a_committed_write(
+    ttg: TTGClient, running: Running
+) -> None:
+    from ttg_testkit import find_show
+
+    from ttg_async import CartItemInput
+
+    show = await find_show(ttg)
+    item = show.items[0]
+    line = CartItemInput.for_option(show.occurrence.id, item, item.price_options[0])
+    running.sandbox.inject("POST /api/v3/carts", "nested_after_commit")
+    with pytest.raises(CommittedWriteDecodeError) as info:
+        await ttg.carts.create([line])
+    assert info.value.attempts == 1
+    assert info.value.resource == "cart"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+async def test_a_nested_answer_to_a_read_is_a_decode_error(
+    ttg: TTGClient, running: Running, strict: bool
+) -> None:
+    running.sandbox.inject("GET /api/v3/events/{eventId}", "nested_after_commit")
+    running.sandbox.inject("GET /api/v3/locations", "nested_after_commit")
+    view = ttg.with_options(strict=strict)
+    with pytest.raises(ResponseDecodeError) as info:
+        await view.events.get("1001")
+    assert type(info.value) is ResponseDecodeError
+    assert info.value.attempts == 1
+    with pytest.raises(ResponseDecodeError):
+        await view.locations.list().collect()
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_a_nested_error_answer_keeps_its_status(status: int) -> None:
+    from ttg_async._ttg.protocol import error_from_response
+    from ttg_async.buyback._protocol import error_from_response as buyback_error
+    from ttg_async.sandbox._plumbing import nest
+
+    body = nest(b'{"error": {"code": "X"}}')
+    assert error_from_response(status, {}, body, request_id="r").status == status
+    raw = RawResponse(status, {}, nest(b'{"success": false, "error": {"code": "X"}}'))
+    assert buyback_error(raw, request_id="r").status == status

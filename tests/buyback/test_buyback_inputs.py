@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ttg_async import ConfigurationError
+from ttg_async import ConfigurationError, ResponseDecodeError
 from ttg_async.buyback import BuybackClient
 from ttg_async.buyback.sandbox import BuybackSandbox
 
@@ -107,3 +107,39 @@ async def test_an_out_of_range_delivery_deadline_is_a_value_error(
     with refused("delivery_deadline"):
         await tbb.orders.create("q_1", delivery_type="pdf", delivery_deadline=when)
     assert sb.request_count() == 0
+
+
+async def test_a_nested_answer_to_a_read_is_a_decode_error(
+    tbb: BuybackClient, sb: BuybackSandbox
+) -> None:
+    sb.inject("GET /v1/events/{event_id}", "nested_after_commit")
+    with pytest.raises(ResponseDecodeError) as info:
+        await tbb.events.get(sb.event_ids()[0])
+    assert type(info.value) is ResponseDecodeError
+    assert info.value.attempts == 1
+    sb.inject("GET /v1/events", "nested_after_commit")
+    with pytest.raises(ResponseDecodeError):
+        await tbb.events.list().collect()
+
+
+async def test_a_nested_answer_to_a_quote_is_never_sent_again(
+    tbb: BuybackClient, sb: BuybackSandbox
+) -> None:
+    event = sb.event_ids()[0]
+    section = sb.section_names(event)[0]
+    sb.inject("POST /v1/quotes", "nested_after_commit")
+    with pytest.raises(ResponseDecodeError) as info:
+        await tbb.quotes.create(event, section, 1)
+    assert info.value.attempts == 1
+    assert info.value.outcome_unknown is True
+    assert len(sb.quotes()) == 1
+    assert sb.request_count("POST /v1/quotes") == 1
+
+
+async def test_a_nested_token_answer_is_a_decode_error(
+    tbb: BuybackClient, sb: BuybackSandbox
+) -> None:
+    sb.inject("POST /v1/auth/token", "nested_after_commit")
+    with pytest.raises(ResponseDecodeError) as info:
+        await tbb.events.get(sb.event_ids()[0])
+    assert info.value.body == b""  # the body holds a token: never kept
