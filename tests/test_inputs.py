@@ -23,6 +23,7 @@ from ttg_async import (
     RetryPolicy,
     TTGClient,
 )
+from ttg_async._cli import main
 from ttg_async._core.pipeline import Pipeline
 from ttg_async._core.transport import RawResponse, RequestSpec
 
@@ -306,3 +307,50 @@ def test_a_nested_error_answer_keeps_its_status(status: int) -> None:
     assert error_from_response(status, {}, body, request_id="r").status == status
     raw = RawResponse(status, {}, nest(b'{"success": false, "error": {"code": "X"}}'))
     assert buyback_error(raw, request_id="r").status == status
+
+
+# -- 10. the command line never echoes a secret -------------------------------------------------
+
+SECRET_KEY = "sk_live_Zq8vN3kW5yR7tP1mC9xB4hJ6"
+PLAIN_SECRET = "hunter2-correct-horse-battery"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--api-key", SECRET_KEY],
+        ["demo", f"--api-key={SECRET_KEY}"],
+        ["demo", SECRET_KEY],
+        ["locations", "--api-key", SECRET_KEY, "--bogus"],
+        ["locations", "--api-key", SECRET_KEY, "surplus"],
+        ["demo", "--api-kee", PLAIN_SECRET],
+        ["buyback", "events", "--client-secret", PLAIN_SECRET],
+        ["buyback", "events", f"--client-secret={PLAIN_SECRET}"],
+        ["buyback", "sections", "--client-secret", PLAIN_SECRET, "evt_1"],
+        [SECRET_KEY],
+        ["buyback", "--client-secret", PLAIN_SECRET, "events"],
+        ["buyback", "events", "--client-sec", PLAIN_SECRET],
+        ["buyback", "events", "--secret", PLAIN_SECRET],
+        ["buyback", "events", "--token", PLAIN_SECRET],
+        ["buyback", "events", "--max-items", PLAIN_SECRET, "--client-secret", PLAIN_SECRET],
+    ],
+)
+def test_a_rejected_secret_is_never_echoed(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err
+    assert SECRET_KEY not in err
+    assert "Zq8vN3kW5yR7tP1m" not in err
+    assert PLAIN_SECRET not in err
+
+
+def test_an_ordinary_usage_error_still_says_what_was_wrong(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["buyback", "order", "q1", "--delivery-type", "pigeon", "--deadline", "x"])
+    assert "pigeon" in capsys.readouterr().err
