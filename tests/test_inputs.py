@@ -8,9 +8,12 @@ over-long idempotency key, a deeply nested 2xx answer, and a secret echoed by ar
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from ttg_testkit import KEY, NO_WAIT, RETAILER, Running
@@ -26,6 +29,8 @@ from ttg_async import (
 from ttg_async._cli import main
 from ttg_async._core.pipeline import Pipeline
 from ttg_async._core.transport import RawResponse, RequestSpec
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
@@ -354,3 +359,31 @@ def test_an_ordinary_usage_error_still_says_what_was_wrong(
     with pytest.raises(SystemExit):
         main(["buyback", "order", "q1", "--delivery-type", "pigeon", "--deadline", "x"])
     assert "pigeon" in capsys.readouterr().err
+
+
+# -- 11. TTG_LOG with Buyback alone -------------------------------------------------------------
+
+
+def test_ttg_log_works_in_a_buyback_only_program() -> None:
+    program = (
+        "import asyncio\n"
+        "from ttg_async.buyback import BuybackClient\n"
+        "from ttg_async import RetryPolicy, APIConnectionError\n"
+        "async def main():\n"
+        "    policy = RetryPolicy(max_attempts=2, backoff_base=0)\n"
+        "    async with BuybackClient('tbb_test_log', 'p4ss-w0rd-secret',\n"
+        "                             base_url='http://127.0.0.1:9', retry=policy) as tbb:\n"
+        "        try:\n"
+        "            await tbb.events.get('evt_1')\n"
+        "        except APIConnectionError:\n"
+        "            pass\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "TTG_LOG": "debug", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "DEBUG ttg_async" in done.stderr
+    assert "POST /v1/auth/token" in done.stderr
+    assert "p4ss-w0rd-secret" not in done.stderr

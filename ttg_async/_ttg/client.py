@@ -19,7 +19,6 @@ from ttg_async._core.checks import check_headers
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
-from ttg_async._core.logs import configure_from_env
 from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
@@ -146,7 +145,6 @@ class TTGClient(ClientBase):
         max_retries: int | None = None,
         strict: bool = False,
     ) -> None:
-        configure_from_env()
         config = resolve_config(
             api_key=api_key,
             retailer=retailer,
