@@ -78,6 +78,46 @@ async def test_an_error_names_the_path_that_was_sent(ttg: TTGClient, running: Ru
     assert record.target in str(info.value)
 
 
+async def test_an_error_names_a_path_that_yarl_would_requote_as_sent(
+    ttg: TTGClient, running: Running
+) -> None:
+    from ttg_async import NotFoundError
+
+    # RFC 3986 lets "@:;=,!$'()*" stand bare in a path; yarl, left to itself, would send
+    # them bare although the path names them percent-encoded.
+    with pytest.raises(NotFoundError) as info:
+        await ttg.carts.get("a@b:c;d=e,f!g$h'i(j)k*l")
+    (record,) = running.sandbox.wire_log()
+    assert info.value.request_path == record.target
+    assert record.target == "/api/v3/carts/a%40b%3Ac%3Bd%3De%2Cf%21g%24h%27i%28j%29k%2Al"
+
+
+async def test_a_request_target_past_8000_octets_is_refused(
+    ttg: TTGClient, running: Running
+) -> None:
+    with pytest.raises(ValueError, match="8000"):
+        await ttg.events.get("x" * 7990)
+    with pytest.raises(ValueError, match="8000"):
+        await ttg.orders.get("o1", cart_id="é" * 1400)
+    assert running.sandbox.request_count() == 0
+    assert (await ttg.events.get("1001")).id == "1001"
+
+
+def test_the_wire_helpers_refuse_what_they_cannot_send() -> None:
+    # The backstop beneath the resources' own checks: no other path or query is ever built.
+    from ttg_async._core.wire import query_pairs, quote_path, request_target
+
+    for segment in ("", ".", ".."):
+        with pytest.raises(ValueError, match="would not be sent as itself"):
+            quote_path("/v1", "events", segment)
+    with refused("path segment"):
+        quote_path("/v1", "events", "a\ud800")
+    with refused("cartId"):
+        query_pairs({"cartId": "\udc00"})
+    assert quote_path("/v1", "a.b", "~x-_") == "/v1/a.b/~x-_"
+    assert request_target("/v1", (("q", "a&b=c#d+e%f/g"),)) == "/v1?q=a%26b%3Dc%23d%2Be%25f%2Fg"
+
+
 # -- 2. lone surrogates -------------------------------------------------------------------------
 
 
@@ -140,11 +180,14 @@ def test_good_base_urls_still_pass(base_url: str) -> None:
     TTGClient(KEY, RETAILER, base_url=base_url)
 
 
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:99999", "http://"])
 @pytest.mark.parametrize("method", ["POST", "GET"])
-async def test_an_invalid_url_at_send_time_is_not_sent_and_not_retried(method: str) -> None:
+async def test_an_invalid_url_at_send_time_is_not_sent_and_not_retried(
+    method: str, base_url: str
+) -> None:
     # The pipeline beneath the client, given a base URL the client would refuse: what
-    # remains if aiohttp or yarl ever finds a URL invalid while sending.
-    pipeline = Pipeline("http://127.0.0.1:99999", 4, session=None)
+    # remains if yarl (a port out of range) or aiohttp (no host) finds a URL invalid.
+    pipeline = Pipeline(base_url, 4, session=None)
     spec = RequestSpec(method, "/api/v3/carts", (), {}, b"{}" if method == "POST" else None, "r1")
     calls = 0
 

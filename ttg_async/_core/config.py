@@ -68,14 +68,14 @@ def check_text(value: object, field: str, env_name: str | None, env: Mapping[str
     return value
 
 
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-_INVISIBLE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The ASCII controls; beyond ASCII, _is_invisible decides by category.
+_INVISIBLE: Final = re.compile("[\x00-\x1f\x7f]")
 _CHARS: Final = re.compile(".", re.DOTALL)
 
 
 def _is_invisible(char: str) -> bool:
-    # Cc control, Cf format (zero-width space, BOM), Cs surrogate, Co private use,
-    # Cn unassigned, Zl/Zp line and paragraph separators.
+    # Cc control (C1: NEL U+0085, CSI U+009B...), Cf format (zero-width space, BOM),
+    # Cs surrogate, Co private use, Cn unassigned, Zl/Zp line and paragraph separators.
     return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
 
