@@ -144,7 +144,7 @@ def check_base_url(base_url: object, field: str = "base_url") -> SplitResult:
 # Everything but what RFC 3986 lets a URL hold: unreserved, reserved and "%".
 _NOT_URL: Final = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _BAD_ESCAPE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# A registered name as DNS spells it (an IP literal in brackets is checked by urlsplit).
+# A registered name as DNS spells it (or an IPv4 address); an IPv6 literal: _is_ip6.
 _HOST: Final = re.compile(r"[a-z0-9_~-]+(\.[a-z0-9_~-]+)*\.?")
 
 
