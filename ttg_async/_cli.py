@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
+import re
 import sys
 from collections.abc import Sequence
+from typing import Final, NoReturn
+
+from ttg_async._commands._common import CommandParser
+from ttg_async._core.logs import redact_secrets
 
 __all__ = ["main"]
 
@@ -27,14 +33,86 @@ def _rich_missing(error: ModuleNotFoundError, command: str) -> bool:
     return True
 
 
+#: Options whose value is a secret, as spelled in full; any abbreviation argparse would take
+#: for one (``--api``, ``--client-s``) counts too.
+_SECRET_OPTIONS: Final = ("--api-key", "--client-secret")
+#: Words that make any other option's value a secret (``--secret``, ``--token``,
+#: ``--apikey``).
+_SECRET_WORDS: Final = ("key", "secret", "token", "passw")
+
+
+def _is_secret_option(name: str) -> bool:
+    lowered = name.lower()
+    if any(word in lowered for word in _SECRET_WORDS):
+        return True
+    if len(lowered) > 2 and any(option.startswith(lowered) for option in _SECRET_OPTIONS):
+        return True
+    # A typo of one (--api-kee, --client-secert) still carries the secret.
+    return bool(difflib.get_close_matches(lowered, _SECRET_OPTIONS, n=1, cutoff=0.75))
+
+
+def secrets_in(args: Sequence[str]) -> list[str]:
+    """The values on a command line that follow an option naming a secret.
+
+    >>> secrets_in(["events", "--client-secret", "hunter2", "--api-key=sk_test_x", "--json"])
+    ['hunter2', 'sk_test_x']
+    """
+    found: list[str] = []
+    for index, arg in enumerate(args):
+        if not arg.startswith("--"):
+            continue
+        name, equals, value = arg.partition("=")
+        if not _is_secret_option(name):
+            continue
+        if equals:
+            found.append(value)
+        elif index + 1 < len(args):
+            found.append(args[index + 1])
+    return [value for value in found if value]
+
+
+def redact_argv(message: str, secrets: Sequence[str]) -> str:
+    """``message`` with every secret in ``secrets`` (whole, as argparse quotes or lists it)
+    and every API key, bearer token or labelled secret masked.
+
+    >>> redact_argv("unrecognized arguments: --client-secret hunter2", ["hunter2"])
+    'unrecognized arguments: --client-secret [redacted]'
+    """
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        for shown in (repr(secret), secret):
+            pattern = rf"(?<![^\s'\"=]){re.escape(shown)}(?![^\s'\",])"
+            message = re.sub(pattern, "[redacted]", message)
+    return redact_secrets(message)
+
+
+class _Parser(CommandParser):
+    """The ``ttg`` parser (usage errors per command, JSON under ``--json``), and an error never
+    echoes a secret given on the command line.
+
+    argparse quotes a value its ``type=`` or ``choices`` refuses, and lists arguments it does
+    not know: a key given to a command without ``--api-key``, or after a typo, would be
+    printed to the terminal (and into CI logs). Subparsers are made of this class too.
+    """
+
+    _secrets: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._secrets = secrets_in(sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        super().error(redact_argv(message, self._secrets))
+
+
 def _parser() -> argparse.ArgumentParser:
     from ttg_async import __version__
     from ttg_async._commands import add_commands
-    from ttg_async._commands._common import CommandParser
 
-    # CommandParser, which add_subparsers passes down to every command: a bad flag is
-    # reported with the command's own usage, and as JSON under --json.
-    parser = CommandParser(
+    # add_subparsers passes the class down to every command: a bad flag is reported with the
+    # command's own usage, as JSON under --json, and with any secret on the line masked.
+    parser = _Parser(
         prog="ttg",
         description=(
             "ttg_async: the TTG API v3 from the command line. The key, retailer and server "

@@ -26,6 +26,11 @@ BB_RESOURCES = "ttg_async/buyback/_resources.py"
 BB_CLIENT = "ttg_async/buyback/_client.py"
 CRAWL = "ttg_async/_ttg/crawl.py"
 CRAWL_CLI = "ttg_async/_commands/_crawl.py"
+CHECKS = "ttg_async/_core/checks.py"
+WIRE = "ttg_async/_core/wire.py"
+CONFIG = "ttg_async/_core/config.py"
+CLI = "ttg_async/_cli.py"
+BB_RESOURCES = "ttg_async/buyback/_resources.py"
 
 FAULTS = "tests/test_faults.py"
 TIMEOUTS = "tests/test_timeouts.py"
@@ -42,6 +47,8 @@ BB_OPTIONS_TESTS = "tests/buyback/test_buyback_options.py"
 CRAWL_TESTS = "tests/test_crawl.py"
 CHECKPOINT_TESTS = "tests/test_crawl_checkpoint.py"
 JSONL_TESTS = "tests/test_crawl_jsonl.py"
+INPUTS = "tests/test_inputs.py"
+BB_INPUTS = "tests/buyback/test_buyback_inputs.py"
 
 
 @dataclass(frozen=True)
@@ -744,5 +751,176 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        except ZeroDivisionError:\n",
         "a body aiohttp cannot read (bad gzip) is the sandbox's own 500, not the client's 400",
         ("tests/sandbox/test_sandbox_hardening.py",),
+    ),
+    # -- inputs (issue 17) --------------------------------------------------------------
+    Mutation(
+        "dot-segment-id-allowed",
+        CHECKS,
+        '    if value == "." or value == "..":\n',
+        "    if False:\n",
+        "an ID of '.' or '..' passes the argument check (only the unnamed backstop is left)",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "dot-segment-backstop-removed",
+        WIRE,
+        '        if not segment or segment == "." or segment == "..":\n',
+        "        if not segment:\n",
+        "quote_path builds a path with a '.' or '..' segment, which aiohttp resolves away",
+        (INPUTS,),
+    ),
+    Mutation(
+        "surrogate-check-disabled",
+        CHECKS,
+        "    bad = None if value.isascii() else _SURROGATE.search(value)\n",
+        "    bad = None\n",
+        "a lone surrogate in an ID or a query value is not refused (a UnicodeEncodeError "
+        "leaks out, or an encoder drops it and sends an empty value)",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "surrogate-query-backstop-removed",
+        WIRE,
+        "        (name, check_sendable(_query_value(value), name))\n",
+        "        (name, _query_value(value))\n",
+        "query_pairs passes on a value with a lone surrogate",
+        (INPUTS,),
+    ),
+    Mutation(
+        "surrogate-filter-unchecked",
+        BB_RESOURCES,
+        "    return check_sendable(value, field)\n",
+        "    return value\n",
+        "a Buyback event filter with a lone surrogate is refused only after the token request",
+        (BB_INPUTS,),
+    ),
+    Mutation(
+        "base-url-port-unchecked",
+        CONFIG,
+        "        port = parts.port\n",
+        "        port = None\n",
+        "a base URL with port 99999 (or 0) passes construction",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "base-url-dot-segment-allowed",
+        CONFIG,
+        '    if any(unquote(s) in (".", "..") for s in parts.path.split("/")):\n',
+        "    if False:\n",
+        "a base URL whose path holds '..' passes construction (and every call goes elsewhere)",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "base-url-characters-unchecked",
+        CONFIG,
+        "    bad = _NOT_URL.search(base_url)\n",
+        "    bad = None\n",
+        "a base URL with CR/LF, a space or a C1 control passes construction",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "url-requoted-by-yarl",
+        TRANSPORT,
+        "            url = URL(self._base_url + target, encoded=True)\n",
+        "            url = URL(self._base_url + target)\n",
+        "yarl re-normalises the encoded path: the path sent is not the one the error names",
+        (INPUTS,),
+    ),
+    Mutation(
+        "query-delimiters-unencoded",
+        WIRE,
+        '    return quote(text, safe="")\n',
+        '    return quote(text, safe="&=/")\n',
+        "a query value holding & or = splits into other parameters on the server",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "target-length-unchecked",
+        WIRE,
+        "    if len(target) > MAX_TARGET:\n",
+        "    if False:\n",
+        "a request line past 8000 octets is sent, for a server to refuse or cut",
+        (INPUTS,),
+    ),
+    Mutation(
+        "invalid-url-counts-as-sent",
+        TRANSPORT,
+        "        except aiohttp.InvalidURL as exc:\n",
+        "        except ZeroDivisionError as exc:\n",
+        "aiohttp's InvalidURL becomes a sent APIConnectionError: retried, outcome unknown",
+        (INPUTS,),
+    ),
+    Mutation(
+        "header-name-unchecked",
+        CHECKS,
+        "        if not _TOKEN.fullmatch(name):\n",
+        "        if not name:\n",
+        "an extra header name with a space, a colon or a non-ASCII letter is sent",
+        (INPUTS,),
+    ),
+    Mutation(
+        "c1-allowed-in-credentials",
+        CONFIG,
+        '    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")\n',
+        '    return unicodedata.category(char) in ("Cs", "Co", "Cn")\n',
+        "a key, retailer or client secret with NEL, CSI or U+2028 passes construction",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "idempotency-key-length-unchecked",
+        RESOURCES,
+        "        elif len(idempotency_key) > _MAX_IDEMPOTENCY_KEY:\n",
+        "        elif False:\n",
+        "an idempotency key of 300 characters is sent, for the server to refuse",
+        (INPUTS,),
+    ),
+    Mutation(
+        "delivery-deadline-overflow-bare",
+        BB_RESOURCES,
+        "    except OverflowError:\n",
+        "    except ZeroDivisionError:\n",
+        "a year-9999 delivery deadline raises a bare OverflowError",
+        (BB_INPUTS,),
+    ),
+    Mutation(
+        "recursion-not-mapped",
+        DECODING,
+        "            return self._lenient(body, error)\n        except RecursionError:\n",
+        "            return self._lenient(body, error)\n        except ZeroDivisionError:\n",
+        "a deeply nested 2xx answer escapes the lenient decoder as a bare RecursionError",
+        (INPUTS, BB_INPUTS),
+    ),
+    Mutation(
+        "too-deep-as-not-json",
+        DECODING,
+        '    return msgspec.ValidationError("the JSON document is nested too deeply to decode")\n',
+        '    return msgspec.DecodeError("the JSON document is nested too deeply to decode")\n',
+        "a nested answer counts as a truncated one: a placed order is retried and loses its "
+        "CommittedWriteDecodeError",
+        (INPUTS,),
+    ),
+    Mutation(
+        "ttg-log-ttg-only",
+        PIPELINE,
+        "        configure_from_env()\n",
+        "",
+        "TTG_LOG is honoured only by TTGClient, so a Buyback-only program logs nothing",
+        (INPUTS,),
+    ),
+    Mutation(
+        "cli-error-unredacted",
+        CLI,
+        "error: {redact_argv(message, self._secrets)}",
+        "error: {message}",
+        "argparse's error echoes the value of --api-key or --client-secret",
+        (INPUTS,),
+    ),
+    Mutation(
+        "cli-secret-after-flag-missed",
+        CLI,
+        "            found.append(args[index + 1])\n",
+        "            pass\n",
+        "a secret given as '--client-secret VALUE' (two words) is echoed",
+        (INPUTS,),
     ),
 )

@@ -46,6 +46,7 @@ __all__ = [
     "decoder_for",
     "error_path",
     "register_fallback",
+    "too_deep",
     "warn_repaired",
 ]
 
@@ -212,6 +213,20 @@ def _compile_union(
     return walk_union
 
 
+def too_deep() -> msgspec.ValidationError:
+    """The error for a body nested deeper than any decoder here can follow.
+
+    msgspec, and the walks of the slow paths, recurse once per level of nesting, so such a
+    body raises ``RecursionError``. It is valid JSON the server sent whole, so it is reported
+    like a body off the schema (at ``$``): never read again, and a committed write says it
+    was committed.
+
+    >>> error_path(too_deep())
+    '$'
+    """
+    return msgspec.ValidationError("the JSON document is nested too deeply to decode")
+
+
 class TolerantDecoder(Generic[T]):
     """Decodes JSON bytes into ``T``; an unknown ``_type`` becomes the union's fallback member.
 
@@ -248,22 +263,30 @@ class TolerantDecoder(Generic[T]):
     def __call__(self, body: bytes) -> T:
         """Decode ``body``; raise ``msgspec.DecodeError`` / ``msgspec.ValidationError`` on a
         body that is not JSON or does not fit the schema."""
-        if self.detour:
-            assert self._retag is not None
-            retagged: T | None = self._retag.decode(body, self._strict)
-            if retagged is not None:
-                self.fallbacks += 1
-                return retagged
         try:
+            if self.detour:
+                assert self._retag is not None
+                retagged: T | None = self._retag.decode(body, self._strict)
+                if retagged is not None:
+                    self.fallbacks += 1
+                    return retagged
             return self._strict.decode(body)
         except msgspec.ValidationError as exc:
             if self._walk is None:
                 raise
             return self.fallback(body, exc)
+        except RecursionError:
+            raise too_deep() from None
 
     def fallback(self, body: bytes, error: msgspec.ValidationError | None) -> T:
         """Decode ``body`` with the fallback members, after the strict decoder raised
         ``error`` (``None``: it was not tried). Raises like `__call__`."""
+        try:
+            return self._fallback(body, error)
+        except RecursionError:
+            raise too_deep() from None
+
+    def _fallback(self, body: bytes, error: msgspec.ValidationError | None) -> T:
         retag = self._retag
         if error is not None and retag is not None and retag.learn(error):
             self.detour = True
@@ -310,6 +333,12 @@ class TolerantDecoder(Generic[T]):
         >>> occ.data.venue, dropped
         (None, ['$.data.venue'])
         """
+        try:
+            return self._lenient(body, error)
+        except RecursionError:
+            raise too_deep() from None
+
+    def _lenient(self, body: bytes, error: msgspec.ValidationError | None) -> tuple[T, list[str]]:
         try:
             return (self(body) if error is None else self.fallback(body, error)), []
         except msgspec.ValidationError as exc:

@@ -68,7 +68,8 @@ class _EnvHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_from_env(env: Mapping[str, str] | None = None) -> None:
     """Honour ``$TTG_LOG`` (``debug`` or ``info``; anything else leaves logging alone).
 
-    Called when a client is constructed; calling it again only updates the level.
+    Called when a client of either API is constructed (by its pipeline), so a program that
+    uses only Buyback is covered too; calling it again only updates the level.
 
     >>> configure_from_env({"TTG_LOG": "debug"})  # doctest: +SKIP
     """

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from ttg_async._core.errors import ClientClosedError, TTGError
-from ttg_async._core.logs import redact_secrets
+from ttg_async._core.logs import configure_from_env, redact_secrets
 from ttg_async._core.retry import RateLimitGate, RetryPolicy, run_with_retries
 from ttg_async._core.transport import RawResponse, RequestSpec, Transport
 
@@ -55,6 +55,9 @@ class Pipeline:
         *,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
+        # Every client of either API builds one pipeline (its views share it): $TTG_LOG is
+        # honoured here, so a program that only uses Buyback gets the SDK's log too.
+        configure_from_env()
         # default_headers: what every request of this API sends (credentials, fixed options);
         # the transport sets them once on the session it owns.
         self.transport = Transport(

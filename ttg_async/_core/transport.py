@@ -37,8 +37,10 @@ import msgspec
 from aiohttp.client_reqrep import ClientRequest
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
+from yarl import URL
 
-from ttg_async._core.errors import APIConnectionError, APITimeoutError
+from ttg_async._core.errors import APIConnectionError, APITimeoutError, ConfigurationError
+from ttg_async._core.wire import request_target
 
 __all__ = ["RawResponse", "RequestSpec", "Transport"]
 
@@ -261,6 +263,16 @@ class Transport:
         """
         if self._closed:
             raise RuntimeError("the transport is closed")
+        # Built here, whole and already encoded: yarl must neither re-quote the path nor
+        # resolve a segment away, and the query is encoded by us, so the bytes sent are the
+        # ones the request names. Too long a target raises ValueError before anything is sent.
+        target = request_target(request.path, request.query)
+        try:
+            url = URL(self._base_url + target, encoded=True)
+            if url.port is None:  # yarl parses lazily: a bad host or port fails here, not later
+                raise ValueError("no port")
+        except ValueError as exc:
+            raise self._invalid_url(request, exc) from exc
         session = self._session
         if session is None or asyncio.get_running_loop() is not self._loop:
             session = self._ensure_session()  # creates it, or refuses a second event loop
@@ -302,8 +314,7 @@ class Transport:
         try:
             async with session.request(
                 request.method,
-                self._base_url + request.path,
-                params=request.query or None,
+                url,
                 headers=headers,
                 data=_payload(request.body),
                 timeout=aio_timeout,
@@ -334,6 +345,8 @@ class Transport:
                 f"{request.method} {request.path}: no complete answer within {limit}",
                 request_id=request.request_id,
             ) from None
+        except aiohttp.InvalidURL as exc:
+            raise self._invalid_url(request, exc) from exc
         except aiohttp.ClientConnectorError as exc:
             # The connection never opened, so the request never left this process.
             raise APIConnectionError(
@@ -361,6 +374,15 @@ class Transport:
             if sending is not None:
                 _SENDING.reset(sending)
             slots.release()
+
+    def _invalid_url(self, request: RequestSpec, exc: Exception) -> ConfigurationError:
+        """A URL that aiohttp or yarl refuses: nothing was sent, and sending it again would
+        fail the same way, so this is never retried and never leaves the outcome unknown."""
+        return ConfigurationError(
+            f"{request.method} {request.path} not sent: the URL under {self._base_url!r} is "
+            f"invalid ({exc})",
+            field="base_url",
+        )
 
     async def aclose(self) -> None:
         """Close the session if we own it. Safe to call more than once."""

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from ttg_async._core.checks import check_sendable
 from ttg_async._core.decoding import TolerantDecoder, decoder_for, error_path
 from ttg_async._core.errors import APIError, RateLimitError, ResponseDecodeError
 from ttg_async._core.retry import parse_retry_after
@@ -32,6 +33,7 @@ __all__ = [
     "new_request_id",
     "query_pairs",
     "quote_path",
+    "request_target",
 ]
 
 T = TypeVar("T")
@@ -62,7 +64,10 @@ def quote_path(prefix: str, *segments: str) -> str:
     """Join ``segments`` under ``prefix``, percent-encoding each one whole.
 
     IDs are opaque and names hold spaces, ``&``, ``#`` or ``/``: no segment is trusted to be
-    URL-safe, so none can escape into another segment, the query or a fragment.
+    URL-safe, so none can escape into another segment, the query or a fragment. A segment
+    that cannot be sent as itself (empty, ``.``, ``..``, or holding a lone surrogate) raises
+    ``ValueError``: resources check their arguments first, naming them; this is the
+    backstop, so that no path but the one named is ever built.
 
     >>> quote_path("/api/v3", "events", "12/3")
     '/api/v3/events/12%2F3'
@@ -70,8 +75,13 @@ def quote_path(prefix: str, *segments: str) -> str:
     path = prefix
     for segment in segments:
         # Most IDs are alphanumeric and every fixed segment is unreserved: no quoting.
-        if not (segment.isalnum() or not segment.strip(_UNRESERVED)) or not segment.isascii():
-            segment = quote(segment, safe="")
+        if segment.isalnum() and segment.isascii():
+            path += "/" + segment
+            continue
+        if not segment or segment == "." or segment == "..":
+            raise ValueError(f"path segment {segment!r} would not be sent as itself")
+        if segment.strip(_UNRESERVED) or not segment.isascii():
+            segment = quote(check_sendable(segment, "path segment"), safe="")
         path += "/" + segment
     return path
 
@@ -84,14 +94,50 @@ def _query_value(value: object) -> str:
 
 def query_pairs(query: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
     """The query as ``(name, text)`` pairs; ``None`` values are left out, booleans are
-    ``true``/``false``.
+    ``true``/``false``. A value with a lone surrogate raises ``ValueError`` naming the
+    parameter (nothing could carry it as given; an encoder would drop or mangle it).
 
     >>> query_pairs({"limit": 20, "q": None, "flag": True})
     (('limit', '20'), ('flag', 'true'))
     """
     if not query:
         return ()
-    return tuple((name, _query_value(value)) for name, value in query.items() if value is not None)
+    return tuple(
+        (name, check_sendable(_query_value(value), name))
+        for name, value in query.items()
+        if value is not None
+    )
+
+
+#: The longest request target (path and query) sent. RFC 9112 §3 asks every server to take
+#: request lines of at least 8000 octets; beyond that a server may refuse or cut the line.
+MAX_TARGET: Final = 8000
+
+
+def request_target(path: str, query: tuple[tuple[str, str], ...]) -> str:
+    """``path`` (already encoded) and the query, percent-encoded by us: every character but
+    the unreserved ones, so ``+``, ``&``, ``=``, ``#`` and ``%`` arrive as themselves.
+
+    Raises ``ValueError`` for a target longer than :data:`MAX_TARGET` octets.
+
+    >>> request_target("/v1/events", (("q", "a+b & c"), ("limit", "20")))
+    '/v1/events?q=a%2Bb%20%26%20c&limit=20'
+    """
+    target = path
+    if query:
+        target += "?" + "&".join(f"{_quote_part(n)}={_quote_part(v)}" for n, v in query)
+    if len(target) > MAX_TARGET:
+        raise ValueError(
+            f"the request target would be {len(target)} octets long, past the {MAX_TARGET} "
+            "every HTTP server must accept: an ID or query value is too long"
+        )
+    return target
+
+
+def _quote_part(text: str) -> str:
+    if text.isalnum() and text.isascii():
+        return text
+    return quote(text, safe="")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -15,10 +15,10 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 import aiohttp
 
+from ttg_async._core.checks import check_headers
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
-from ttg_async._core.logs import configure_from_env
 from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
@@ -49,15 +49,9 @@ def _max_retries_policy(max_retries: object, field: str = "max_retries") -> Retr
 
 def _with_extra_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestSpec:
     """The request with the caller's headers replacing any of the same name (any case)."""
-    if not isinstance(extra, Mapping):
-        raise TypeError(f"extra_headers: must be a mapping, not {type(extra).__name__}")
     headers = dict(spec.headers)
     request_id = spec.request_id
-    for name, value in extra.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(f"extra_headers[{name!r}]: names and values must be str")
-        if not name or any(c in name + value for c in "\r\n"):
-            raise ValueError(f"extra_headers[{name!r}]: empty name, or a line break")
+    for name, value in check_headers(extra, "extra_headers").items():
         lowered = name.lower()
         if lowered in _RESERVED_HEADERS:
             raise ValueError(
@@ -154,7 +148,6 @@ class TTGClient(ClientBase):
         max_retries: int | None = None,
         strict: bool = False,
     ) -> None:
-        configure_from_env()
         config = resolve_config(
             api_key=api_key,
             retailer=retailer,

@@ -115,7 +115,7 @@ def _resolve_base_url(base_url: object, api_key: str, env: Mapping[str, str]) ->
             "a test key (sk_test_) cannot be used against production", field="base_url"
         )
     assert isinstance(base_url, str)  # check_base_url refused anything else
-    return base_url.strip().rstrip("/")
+    return base_url.rstrip("/")
 
 
 def resolve_config(

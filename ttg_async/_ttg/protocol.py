@@ -138,7 +138,7 @@ def error_from_response(
     rid = _header(headers, "X-Request-ID") or request_id
     try:
         err: _ErrorBody | None = _error_decoder.decode(body).error
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         err = None
     if err is None:
         content_type = _header(headers, "Content-Type") or "no content type"
@@ -171,7 +171,7 @@ def _readable_id(body: bytes) -> str | None:
     """``data.id`` of a body whose shape is otherwise broken, when it is a usable string."""
     try:
         document = _id_probe.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     data = document.get("data") if isinstance(document, dict) else None
     value = data.get("id") if isinstance(data, dict) else None
@@ -272,8 +272,8 @@ class DataReader(Generic[T]):
                 return data
             except msgspec.ValidationError as exc:
                 failed = exc
-            except msgspec.DecodeError:
-                pass
+            except (msgspec.DecodeError, RecursionError):
+                pass  # not JSON, or nested too deep: the tolerant decoder says which
         envelope: DataEnvelope[T] = _decode(
             raw.status,
             raw.headers,
@@ -310,8 +310,8 @@ class ListReader(Generic[T]):
                 return envelope.data, envelope.pagination
             except msgspec.ValidationError as exc:
                 failed = exc
-            except msgspec.DecodeError:
-                pass
+            except (msgspec.DecodeError, RecursionError):
+                pass  # not JSON, or nested too deep: the tolerant decoder says which
         envelope = _decode(
             raw.status, raw.headers, raw.body, self._decoder, request_id, self._what, None, failed
         )

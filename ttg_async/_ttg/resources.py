@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
 import msgspec
 
-from ttg_async._core.checks import check_id, check_quantity
+from ttg_async._core.checks import check_id, check_quantity, check_sendable
 from ttg_async._core.checks import iso_date as _iso_date
 from ttg_async._core.config import NOT_GIVEN, NotGiven
 from ttg_async._core.errors import GoneError, NotFoundError, TTGError
@@ -56,6 +56,8 @@ _IDEMPOTENCY_KEY: Final = re.compile(r"idem_[a-zA-Z0-9]+")
 #: the API's largest, so that a server which pages them still sends most lists in one answer.
 WHOLE_LIST_LIMIT: Final = MAX_LIMIT
 _MAX_PROVIDER_CODE: Final = 255
+# docs/openapi.yaml: the Idempotency-Key header is at most 255 characters (see docs/choices.md).
+_MAX_IDEMPOTENCY_KEY: Final = 255
 _json: Final = msgspec.json.Encoder()
 
 
@@ -66,7 +68,7 @@ def check_provider_code(value: object, field: str = "provider_code") -> str:
         raise ValueError(f"{field}: must not be empty; pass None for the default tier")
     if len(value) > _MAX_PROVIDER_CODE:
         raise ValueError(f"{field}: must be at most {_MAX_PROVIDER_CODE} characters")
-    return value
+    return check_sendable(value, field)
 
 
 def _json_object(value: object, field: str) -> dict[str, object]:
@@ -570,6 +572,11 @@ class Orders(_Resource):
             raise TypeError(f"idempotency_key: must be a str, not {type(idempotency_key).__name__}")
         elif not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise ValueError("idempotency_key: must look like idem_<letters and digits>")
+        elif len(idempotency_key) > _MAX_IDEMPOTENCY_KEY:
+            raise ValueError(
+                f"idempotency_key: must be at most {_MAX_IDEMPOTENCY_KEY} characters, "
+                f"got {len(idempotency_key)}"
+            )
         else:
             key = idempotency_key
         checkout: dict[str, object] = {

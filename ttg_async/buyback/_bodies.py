@@ -211,9 +211,13 @@ def utc_deadline(value: object, field: str = "delivery_deadline") -> str:
         raise TypeError(f"{field}: must be a timezone-aware datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{field}: must be timezone-aware (a naive datetime's zone is a guess)")
-    if value <= datetime.now(UTC):
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{field}: {value.isoformat()} in UTC is outside years 1-9999") from None
+    if utc <= datetime.now(UTC):
         raise ValueError(f"{field}: {value.isoformat()} is in the past")
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _delivery_type(value: object) -> str:

@@ -66,7 +66,7 @@ def resolve_buyback_config(
     return BuybackConfig(
         client_id=cid,
         client_secret=secret,
-        base_url=base_url.strip().rstrip("/"),
+        base_url=base_url.rstrip("/"),
         timeout=check_timeout(timeout),
         max_connections=check_max_connections(max_connections),
     )

@@ -159,7 +159,7 @@ def error_from_response(
     try:
         envelope = _error_decoder.decode(raw.body)
         err, meta = envelope.error, envelope.meta
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         content_type = header(headers, "Content-Type") or "no content type"
         err = BuybackErrorBody(
             message=f"HTTP {status} with a body that is not a Buyback error ({content_type})"
@@ -209,7 +209,7 @@ def _decode(
 def _says_failure(body: bytes) -> bool:
     try:
         return _success_decoder.decode(body).success is False
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return False
 
 

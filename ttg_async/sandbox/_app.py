@@ -194,7 +194,9 @@ class App:
         if sent_id is not None:
             counters.attempts[sent_id] = counters.attempts.get(sent_id, 0) + 1
         request_id = echoable_request_id(sent_id) or f"req_{os.urandom(8).hex()}"
-        record = self.wire.open(route, sent_id, request.headers.get("Idempotency-Key"))
+        record = self.wire.open(
+            route, sent_id, request.headers.get("Idempotency-Key"), request.raw_path
+        )
         request[WIRE_KEY] = record
 
         fault = self.faults.pick(route) if self.faults.faults else None
@@ -227,7 +229,7 @@ class App:
         resp = await strike_after(
             request, resp, fault, request_id, lambda: self._fault_response(fault, request_id)
         )
-        if kind in ("status_after_commit", "html_502_after_commit"):
+        if kind in ("status_after_commit", "html_502_after_commit", "nested_after_commit"):
             record.answered = resp.status
         elif kind == "slow_after_commit":
             record.answered = None if request.transport is None else resp.status

@@ -18,6 +18,7 @@ AFTER_COMMIT: Final = frozenset(
         "reset_after_commit",
         "slow_after_commit",
         "truncate",
+        "nested_after_commit",
     }
 )
 KINDS: Final = BEFORE_HANDLING | AFTER_COMMIT

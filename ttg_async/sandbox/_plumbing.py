@@ -186,6 +186,8 @@ async def strike_after(
         return fault_response()
     elif kind == "slow_after_commit":
         await asyncio.sleep(fault.delay)
+    elif kind == "nested_after_commit" and isinstance(resp, web.Response):
+        resp.body = nest(resp.body if isinstance(resp.body, bytes) else b"")
     return resp
 
 
@@ -365,6 +367,22 @@ def warn_if_exposed(host: str, base_url: str, credentials: str = "any sk_test_* 
     # resort): print our line only when the log goes somewhere else, so it shows up once.
     if logger.hasHandlers():
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+
+#: How deep :func:`nest` buries its extra member: far past any recursion limit.
+NEST_DEPTH: Final = 100_000
+
+
+def nest(body: bytes) -> bytes:
+    """``body`` (a JSON object) with one more member, ``"nested"``, a list nested
+    :data:`NEST_DEPTH` deep: valid JSON that a recursive decoder cannot read."""
+    deep = b"[" * NEST_DEPTH + b"]" * NEST_DEPTH
+    head = body.rstrip()
+    if not head.endswith(b"}"):
+        return deep
+    inner = head[:-1].rstrip()
+    comma = b"" if inner.endswith(b"{") else b","
+    return inner + comma + b'"nested":' + deep + b"}"
 
 
 @contextlib.asynccontextmanager

@@ -363,10 +363,11 @@ class Sandbox:
         unhandled if the client has gone by then). After the work is done (a cart held, an
         order placed, a hold released), only the answer goes wrong:
         ``"status_after_commit"`` (a 5xx ``status``), ``"html_502_after_commit"``,
-        ``"reset_after_commit"``, ``"slow_after_commit"`` (the answer ``delay`` seconds late)
-        and ``"truncate"`` (full headers, half the body; half the head when there is no
-        body). It hits the next ``times`` requests (default 1), or each request with
-        ``probability`` from an RNG seeded by ``seed``.
+        ``"reset_after_commit"``, ``"slow_after_commit"`` (the answer ``delay`` seconds late),
+        ``"truncate"`` (full headers, half the body; half the head when there is no
+        body) and ``"nested_after_commit"`` (the answer gains a member nested 100,000 deep:
+        valid JSON that no recursive decoder reads). It hits the next ``times`` requests
+        (default 1), or each request with ``probability`` from an RNG seeded by ``seed``.
 
         >>> sb = Sandbox()
         >>> _ = sb.inject("GET /api/v3/locations", "status", status=429, retry_after=2, times=2)

@@ -28,7 +28,8 @@ class WireRecord:
     the connection was reset or cut, or nothing was sent). ``cart_id`` names the cart the
     request created, checked out or deleted, and ``order_id`` the order it placed or replayed;
     ``created`` is true when a new cart or order came into being, ``released`` when a hold was
-    released.
+    released. ``target`` is the request target exactly as it arrived: the raw path and query,
+    still percent-encoded.
 
     >>> from ttg_async.sandbox import Sandbox
     >>> sb = Sandbox()
@@ -47,6 +48,7 @@ class WireRecord:
     order_id: str | None = None
     created: bool = False
     released: bool = False
+    target: str | None = None
 
 
 class WireLog:
@@ -56,9 +58,11 @@ class WireLog:
         self.records: deque[WireRecord] = deque(maxlen=size)
         self._seq = 0
 
-    def open(self, route: str, request_id: str | None, key: str | None) -> WireRecord:
+    def open(
+        self, route: str, request_id: str | None, key: str | None, target: str | None = None
+    ) -> WireRecord:
         self._seq += 1
-        record = WireRecord(self._seq, route, request_id, key)
+        record = WireRecord(self._seq, route, request_id, key, target=target)
         self.records.append(record)
         return record
 

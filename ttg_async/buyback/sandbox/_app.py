@@ -50,6 +50,7 @@ from ttg_async.sandbox._plumbing import (
     strike_after,
     strike_before,
 )
+from ttg_async.sandbox._wirelog import WireLog
 
 PREFIX: Final = "/partner"
 _JSON: Final = "application/json"
@@ -92,6 +93,8 @@ class App:
         self.faults = faults
         # Live options the sandbox object changes: "pagination" quirk, "latency".
         self.options = options
+        # What each request carried, as it arrived (read by BuybackSandbox.wire_log).
+        self.wire = WireLog()
 
     def make(self) -> web.Application:
         # aiohttp's own limit only backs ours up: JSON bodies stop at MAX_JSON_BYTES (413 in
@@ -155,6 +158,7 @@ class App:
             route = f"{request.method} {resource.canonical.removeprefix(PREFIX)}"
         counters.requests[route] = counters.requests.get(route, 0) + 1
         sent = request.headers.get("X-Request-ID")
+        self.wire.open(route, sent, None, request.raw_path)
         if sent is not None:
             counters.attempts[sent] = counters.attempts.get(sent, 0) + 1
         echo = sent if sent is not None and _PRINTABLE_RE.match(sent) else None

@@ -21,6 +21,7 @@ from ttg_async.buyback.sandbox._state import (
 )
 from ttg_async.sandbox._faults import Fault, FaultPlan
 from ttg_async.sandbox._plumbing import FaultOptions, serve_app
+from ttg_async.sandbox._wirelog import WireRecord
 
 ROUTES: Final = (
     "POST /v1/auth/token",
@@ -335,8 +336,25 @@ class BuybackSandbox:
         return self._state.counters.seen(None if route is None else _check_route(route))
 
     def reset_counters(self) -> None:
-        """Zero the request, attempt and token-request counters."""
+        """Zero the request, attempt and token-request counters and empty the wire log."""
         self._state.counters.clear()
+        self._app.wire.clear()
+
+    def arrivals(self, route: str | None = None) -> list[WireRecord]:
+        """Every request since the last `reset_counters`, oldest first, as it arrived (before
+        any fault, check or handler): its route (``"unmatched"`` for no route), ``X-Request-ID``
+        and ``target`` (the raw path and query). `wire_log` has the bodies of those that
+        reached a handler.
+
+        >>> sb = BuybackSandbox()
+        >>> # after some traffic:
+        >>> targets = [r.target for r in sb.arrivals("GET /v1/events")]
+        """
+        records = self._app.wire.records
+        if route is None:
+            return list(records)
+        _check_route(route)
+        return [r for r in records if r.route == route]
 
     def wire_log(self, route: str | None = None) -> list[BodyRecord]:
         """What each request that reached the handlers carried (oldest first), for one route
