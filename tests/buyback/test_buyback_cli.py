@@ -91,7 +91,7 @@ async def test_a_multipart_order_from_a_shell(tmp_path: Path) -> None:
         # A mistake is one line and exit status 2, with nothing sent.
         code, out, err = await _ttg(base_url, "order", quotes[1], "--delivery-type", "pdf")
         assert code == 2
-        assert err.startswith("ttg: delivery_deadline: required")
+        assert err.startswith("ttg: --deadline: required")
     parts = [{p.name for p in r.parts or []} for r in sb.wire_log("POST /v1/orders")]
     assert parts == [
         {"quote_id", "delivery_type", "is_ready_to_deliver", "file"},

@@ -89,6 +89,9 @@ _ARGUMENTS: Final = {
     "row_name": "--row",
     "delivery_deadline": "--deadline",
     "delivery_type": "--delivery-type",
+    "is_ready_to_deliver": "--ready/--not-ready",
+    "in_hand_date": "--in-hand-date",
+    "file": "--file",
 }
 _ARGUMENT_PREFIX: Final = re.compile(r"^(?P<name>[a-z_]+)(?:\[\d+\])?: ")
 
