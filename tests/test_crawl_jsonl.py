@@ -312,9 +312,10 @@ def test_cli_resume_of_a_file_without_checkpoint_says_what_to_do(
     out.write_bytes(b'{"a": 1}\n')
     assert main(["crawl", "--out", str(out), "--resume", "--json"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("ttg: --resume: ")
-    assert "use --overwrite to start over" in err
-    assert len(err.strip().splitlines()) == 1
+    (line,) = err.strip().splitlines()  # with --json, one JSON object on stderr
+    message = json.loads(line)["error"]["message"]
+    assert message.startswith("--resume: ")
+    assert "use --overwrite to start over" in message
 
 
 def test_cli_on_a_full_disk_says_so_in_one_line(
@@ -328,7 +329,9 @@ def test_cli_on_a_full_disk_says_so_in_one_line(
     status = main(["crawl", "--out", str(out), "--checkpoint-interval", "0", "--json"])
     err = capsys.readouterr().err
     assert status == 1
-    (line,) = err.strip().splitlines()
-    assert line.startswith("ttg: CrawlStorageError: cannot write the checkpoint ")
-    assert "No space left on device" in line
+    (line,) = err.strip().splitlines()  # with --json, one JSON object on stderr
+    error = json.loads(line)["error"]
+    assert error["type"] == "CrawlStorageError"
+    assert error["message"].startswith("cannot write the checkpoint ")
+    assert "No space left on device" in error["message"]
     assert "never retrieved" not in err

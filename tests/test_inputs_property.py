@@ -83,6 +83,8 @@ SLOTS = [
         "occurrences.list event_id",
         lambda t, v: t.occurrences.list(v),
         lambda v: [*EV, v, "occurrences"],
+        None,
+        PAGED,  # both lists always send limit and offset (docs/versions.md)
     ),
     Slot(
         "occurrences.get event_id",
@@ -98,11 +100,15 @@ SLOTS = [
         "inventory.list event_id",
         lambda t, v: t.inventory.list(v, "100101"),
         lambda v: [*EV, v, "occurrences", "100101", "inventory-items"],
+        None,
+        PAGED,  # both lists always send limit and offset (docs/versions.md)
     ),
     Slot(
         "inventory.list occurrence_id",
         lambda t, v: t.inventory.list("1001", v),
         lambda v: [*EV, "1001", "occurrences", v, "inventory-items"],
+        None,
+        PAGED,  # both lists always send limit and offset (docs/versions.md)
     ),
     Slot(
         "inventory.list provider_code",

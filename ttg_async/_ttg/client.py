@@ -305,7 +305,7 @@ class TTGClient(ClientBase):
         """Close the client's own HTTP session (not one passed in). Safe to call twice.
 
         Running crawls are stopped first. If one cannot make its last checkpoint save, its
-        :class:`~ttg_async.CrawlStorageError` is raised once everything is closed.
+        [`CrawlStorageError`][ttg_async.CrawlStorageError] is raised once everything is closed.
         """
         if not self._is_view:
             failed: list[BaseException] = []

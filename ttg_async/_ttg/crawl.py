@@ -100,7 +100,7 @@ class CatalogRecord:
     def to_dict(self) -> dict[str, Any]:
         """This record as JSON-ready data (``dict``, ``list``, ``str``, numbers, ``None``).
 
-        The form of each line of :meth:`Crawl.write_jsonl` and ``ttg crawl``, with the API's
+        The form of each line of `Crawl.write_jsonl` and ``ttg crawl``, with the API's
         camelCase names: ``{"locationId", "location", "event", "occurrence", "rateCode",
         "items"}``, where ``location`` is ``None`` when the crawl was given location IDs;
         for a rate code the event does not know, ``"error"`` (``type``, ``message``,
@@ -111,7 +111,7 @@ class CatalogRecord:
         return msgspec.to_builtins(self._json())  # type: ignore[no-any-return]
 
     def _json(self) -> dict[str, Any]:
-        """:meth:`to_dict` with the models left as they are (msgspec encodes them as fast)."""
+        """`to_dict` with the models left as they are (msgspec encodes them as fast)."""
         location = self.location
         line: dict[str, Any] = {
             "locationId": self.location_id,
@@ -167,17 +167,17 @@ class CrawlError:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"where", "error"}`` as JSON-ready data; ``error`` has ``type``, ``message``,
-        ``status`` and ``code`` (for an :class:`APIError`) and ``requestId``."""
+        ``status`` and ``code`` (for an [`APIError`][ttg_async.APIError]) and ``requestId``."""
         return {"where": self.where, "error": _error_dict(self.error)}
 
 
 class CrawlStorageError(TTGError):
     """A crawl could not save its progress: its checkpoint, or the output file of
-    :meth:`Crawl.write_jsonl`, could not be written (a missing directory, no permission, a
+    `Crawl.write_jsonl`, could not be written (a missing directory, no permission, a
     full disk). ``path`` is the file; the OS error is the cause (``__cause__``).
 
     Raised once, where the crawl stood: from the loop (before the first record, when the
-    very first checkpoint cannot be written), or from :meth:`Crawl.aclose` for the last save.
+    very first checkpoint cannot be written), or from `Crawl.aclose` for the last save.
     The crawl is stopped and closed by then, and saves nothing more; closing it (or the
     client) again is quiet. The last checkpoint that was written is intact: fix the cause and
     run the same crawl again to resume from it.
@@ -268,7 +268,7 @@ class _Params(msgspec.Struct, forbid_unknown_fields=True):
 
 class _CheckpointFile(msgspec.Struct, forbid_unknown_fields=True):
     """A checkpoint as it is on disk. Decoded strictly (no ``"12"`` for a list, no ``true``
-    for a number), then checked for sense (:meth:`_Checkpoint.load`): a file that does not fit
+    for a number), then checked for sense (`_Checkpoint.load`): a file that does not fit
     is refused, never half believed."""
 
     format: Literal["ttg_async crawl checkpoint"]
@@ -351,7 +351,7 @@ class _Checkpoint:
 
         A temporary file in the same directory, written and flushed to the disk, then renamed
         over the checkpoint (and the directory flushed, so the rename lasts). Raises
-        :class:`CrawlStorageError` with the OS error as its cause.
+        [`CrawlStorageError`][ttg_async.CrawlStorageError] with the OS error as its cause.
         """
         data = _CheckpointFile(
             format=_CHECKPOINT_FORMAT,
@@ -397,7 +397,7 @@ def _fsync_directory(directory: Path) -> None:
 
 
 class _OutputNote(msgspec.Struct, forbid_unknown_fields=True):
-    """What :meth:`Crawl.write_jsonl` keeps in the checkpoint: the length of its file."""
+    """What `Crawl.write_jsonl` keeps in the checkpoint: the length of its file."""
 
     size: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name=_OUTPUT_NOTE)
 
@@ -517,8 +517,9 @@ class Crawl:
     crawl ends normally. A new crawl with the same path and arguments skips what is recorded,
     so, across any number of interruptions, every record comes out at least once; the record
     your loop held when it stopped comes out again. Failed units are never recorded: a
-    resumed crawl tries them again. :meth:`write_jsonl` writes each record to a file exactly
-    once. A checkpoint that cannot be written raises :class:`CrawlStorageError`, once.
+    resumed crawl tries them again. `write_jsonl` writes each record to a file exactly
+    once. A checkpoint that cannot be written raises
+    [`CrawlStorageError`][ttg_async.CrawlStorageError], once.
     """
 
     def __init__(
@@ -659,7 +660,7 @@ class Crawl:
         Returns once every task of the crawl has ended. Safe to call more than once; only
         the first call saves, so a crawl closed late (say, by the garbage collector) never
         overwrites the checkpoint of a newer crawl. If that save fails, this call raises
-        :class:`CrawlStorageError`, and the crawl is closed all the same.
+        [`CrawlStorageError`][ttg_async.CrawlStorageError], and the crawl is closed all the same.
         """
         await self._shutdown()
         if self._closed:
@@ -676,7 +677,7 @@ class Crawl:
         >>> await crawl.write_jsonl("catalog.jsonl")  # killed? run the same two lines again
         >>> print(crawl.stats.records, crawl.errors)
 
-        One line per record, :meth:`CatalogRecord.to_dict` (the lines of ``ttg crawl``). The
+        One line per record, `CatalogRecord.to_dict` (the lines of ``ttg crawl``). The
         crawl needs a ``checkpoint``: with each checkpoint save, the file is flushed to the
         disk and its length stored in the checkpoint. With ``resume=True`` (the default), a
         crawl whose checkpoint holds such a length cuts the file back to it (dropping lines
@@ -684,10 +685,10 @@ class Crawl:
         checkpoint yet, it starts a new file (refusing a file that already has content).
         ``resume=False`` starts over: the checkpoint is forgotten and the file emptied.
 
-        Raises :class:`ConfigurationError` (before any request) for a crawl without a
-        checkpoint, a checkpoint not written by this method, or a file that does not match
-        its checkpoint; :class:`CrawlStorageError` when the file or the checkpoint cannot be
-        written. Whatever stops it (an error, a cancellation, ``kill -9``), running the same
+        Raises [`ConfigurationError`][ttg_async.ConfigurationError] (before any request) for
+        a crawl without a checkpoint, a checkpoint not written by this method, or a file that
+        does not match its checkpoint; [`CrawlStorageError`][ttg_async.CrawlStorageError]
+        when the file or the checkpoint cannot be written. Whatever stops it (an error, a cancellation, ``kill -9``), running the same
         crawl again ends with every record in the file exactly once.
         """
         checkpoint = self._checkpoint
