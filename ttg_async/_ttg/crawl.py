@@ -688,8 +688,9 @@ class Crawl:
         Raises [`ConfigurationError`][ttg_async.ConfigurationError] (before any request) for
         a crawl without a checkpoint, a checkpoint not written by this method, or a file that
         does not match its checkpoint; [`CrawlStorageError`][ttg_async.CrawlStorageError]
-        when the file or the checkpoint cannot be written. Whatever stops it (an error, a cancellation, ``kill -9``), running the same
-        crawl again ends with every record in the file exactly once.
+        when the file or the checkpoint cannot be written. Whatever stops it (an error, a
+        cancellation, ``kill -9``), running the same crawl again ends with every record in the
+        file exactly once.
         """
         checkpoint = self._checkpoint
         if checkpoint is None:
