@@ -118,3 +118,29 @@ async def test_the_deadline_covers_the_token_request(served: tuple[BuybackSandbo
         elapsed = loop.time() - start
     assert elapsed < 0.5 + 1.5  # a call that ignored it would wait 20 s per attempt
     assert sandbox.request_count(EVENTS) == 0
+
+
+async def test_a_bare_401_from_a_proxy_renews_the_token(served: tuple[BuybackSandbox, str]) -> None:
+    """A 401 with no error code (a proxy's plain ``401 Unauthorized``) refused the token, not
+    the request: the token is renewed once and the call replayed once."""
+    sandbox, url = served
+    async with client(url, retry=ONE_TRY) as tbb:
+        await tbb.events.list(limit=1, max_items=1).collect()
+        sandbox.reset_counters()
+        sandbox.inject(EVENTS, "proxy_status", status=401, times=1)
+        events = await tbb.events.list(limit=1, max_items=1).collect()
+    assert len(events) == 1
+    assert sandbox.request_count(TOKEN) == 1  # renewed
+    assert sandbox.request_count(EVENTS) == 2  # refused by the proxy, then replayed
+
+
+async def test_the_proxy_fault_really_has_no_envelope(served: tuple[BuybackSandbox, str]) -> None:
+    """Guard for the test above: the sandbox's proxy answer carries no code to go by."""
+    import aiohttp
+
+    sandbox, url = served
+    sandbox.inject(EVENTS, "proxy_status", status=401, times=1)
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/v1/events") as resp:
+        assert resp.status == 401
+        assert resp.content_type == "text/plain"
+        assert (await resp.text()).strip() == "401 Unauthorized"

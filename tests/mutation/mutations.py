@@ -923,4 +923,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a secret given as '--client-secret VALUE' (two words) is echoed",
         (INPUTS,),
     ),
+    Mutation(
+        "bare-401-not-renewed",
+        BUYBACK_CLIENT,
+        '_TOKEN_REFUSED: Final = frozenset({"TOKEN_EXPIRED", "UNAUTHORIZED", None})\n',
+        '_TOKEN_REFUSED: Final = frozenset({"TOKEN_EXPIRED", "UNAUTHORIZED"})\n',
+        "a 401 without an error code (a bare 401 from a proxy) does not lead to a renewal",
+        (TOKENS,),
+    ),
 )

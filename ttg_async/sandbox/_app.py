@@ -18,7 +18,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from ttg_async.sandbox._catalog import Catalog, Event, Occurrence
-from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan
+from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan, proxy_answer
 from ttg_async.sandbox._plumbing import (
     date_param,
     int_param,
@@ -207,7 +207,7 @@ class App:
         if await strike_before(request, fault, self.latency.get(route, self.latency.get("*", 0.0))):
             return web.Response(status=204)  # never written: the transport is gone
         resp: web.StreamResponse
-        if fault is not None and kind in ("status", "html_502"):
+        if fault is not None and kind in ("status", "html_502", "proxy_status"):
             resp = self._fault_response(fault, request_id)
             record.answered = resp.status
             return resp
@@ -307,6 +307,10 @@ class App:
         if fault.kind in ("html_502", "html_502_after_commit"):
             # A proxy knows nothing of X-Request-ID, so none is echoed here.
             return web.Response(body=PROXY_502, status=502, content_type="text/html")
+        if fault.kind == "proxy_status":
+            return web.Response(
+                body=proxy_answer(fault.status), status=fault.status, content_type="text/plain"
+            )
         headers = {"X-Request-ID": request_id, **retry_after_headers(fault)}
         body = _static_error(fault.status, "SANDBOX_FAULT", "Injected fault.")
         if fault.status == 429:

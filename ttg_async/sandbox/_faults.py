@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 # Faults that strike before the request is handled: nothing changes on the server.
-BEFORE_HANDLING: Final = frozenset({"status", "html_502", "reset_before", "slow"})
+BEFORE_HANDLING: Final = frozenset({"status", "html_502", "proxy_status", "reset_before", "slow"})
 # Faults that strike after the handler has done its work (a cart held, an order placed, a
 # hold released): only the answer is lost, late or wrong. These are what a client's retry
 # decisions are really tested by.
@@ -105,6 +105,18 @@ class FaultPlan:
 
 
 # What a reverse proxy says when the origin is unreachable; deliberately not JSON.
+def proxy_answer(status: int) -> bytes:
+    """What a proxy or gateway in front of the API answers on its own: a status line's reason
+    as plain text, with no error envelope and no code (say, a bare ``401 Unauthorized``)."""
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return f"{status} {reason}\n".encode()
+
+
 PROXY_502: Final = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"

@@ -42,7 +42,7 @@ from ttg_async.buyback.sandbox._state import (
     order_wire,
     quote_wire,
 )
-from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan
+from ttg_async.sandbox._faults import AFTER_COMMIT, PROXY_502, Fault, FaultPlan, proxy_answer
 from ttg_async.sandbox._plumbing import (
     date_param,
     int_param,
@@ -169,7 +169,7 @@ class App:
         kind = None if fault is None else fault.kind
         if await strike_before(request, fault, float(self.options.get("latency", 0.0))):
             return web.Response(status=204)  # never written: the transport is gone
-        if fault is not None and kind in ("status", "html_502"):
+        if fault is not None and kind in ("status", "html_502", "proxy_status"):
             return self._fault_response(request, fault)
 
         record = counters.record(
@@ -239,6 +239,10 @@ class App:
     def _fault_response(self, request: web.Request, fault: Fault) -> web.Response:
         if fault.kind in ("html_502", "html_502_after_commit"):
             return web.Response(body=PROXY_502, status=502, content_type="text/html")
+        if fault.kind == "proxy_status":
+            return web.Response(
+                body=proxy_answer(fault.status), status=fault.status, content_type="text/plain"
+            )
         headers = {"X-Request-ID": request[REQUEST_ID_KEY], **retry_after_headers(fault)}
         code, message = "SANDBOX_FAULT", "Injected fault."
         if fault.status == 429:

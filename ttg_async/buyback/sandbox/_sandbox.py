@@ -314,7 +314,8 @@ class BuybackSandbox:
         ``"*"``).
 
         The kinds and options are the TTG sandbox's (``docs/sandbox.md``): ``"status"``,
-        ``"html_502"``, ``"reset_before"`` and ``"slow"`` strike before any work;
+        ``"html_502"``, ``"proxy_status"`` (``status`` as a proxy's plain text, no envelope),
+        ``"reset_before"`` and ``"slow"`` strike before any work;
         ``"status_after_commit"``, ``"html_502_after_commit"``, ``"reset_after_commit"``,
         ``"slow_after_commit"`` and ``"truncate"`` after the work is done. Options: ``times``
         or ``probability`` (with ``seed``), ``status``, ``retry_after`` and ``delay``.
