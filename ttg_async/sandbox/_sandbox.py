@@ -358,8 +358,8 @@ class Sandbox:
         ``"*"``).
 
         Before any work: ``"status"`` (an error envelope with ``status``, and
-        ``Retry-After`` if given), ``"html_502"`` (a proxy's HTML page), ``"proxy_status"`` (``status`` as a
-        proxy's plain text, with no envelope or code), ``"reset_before"``
+        ``Retry-After`` if given), ``"html_502"`` (a proxy's HTML page), ``"proxy_status"``
+        (``status`` as a proxy's plain text, with no envelope or code), ``"reset_before"``
         (the connection is reset) and ``"slow"`` (handled after ``delay`` seconds; dropped
         unhandled if the client has gone by then). After the work is done (a cart held, an
         order placed, a hold released), only the answer goes wrong:
