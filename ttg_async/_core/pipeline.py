@@ -122,11 +122,6 @@ class Pipeline:
             if on_attempt is not None:
                 on_attempt()
             made += 1
-            if not log.isEnabledFor(logging.DEBUG):
-                return decode(
-                    await transport.send(spec, timeout=budget, deadline_at=deadline_at),
-                    spec.request_id,
-                )
             sent = time.monotonic()
             try:
                 raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
@@ -164,6 +159,8 @@ def log_target(spec: RequestSpec) -> str:
 
 
 def _log_attempt(spec: RequestSpec, attempt: int, of: int, outcome: str, sent: float) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return
     elapsed = time.monotonic() - sent
     log.debug(
         "request %s: %s %s attempt %d/%d -> %s in %.3f s",
