@@ -371,6 +371,28 @@ async def test_a_consumer_that_stops_pulling_stops_the_crawl() -> None:
         await no_tasks_left()
 
 
+async def test_without_inventory_a_consumer_that_stops_pulling_stops_the_listing() -> None:
+    """With ``inventory=False`` records come straight from the occurrence lists; a consumer
+    that stops pulling must stop those lists too, or memory grows with the catalog."""
+    concurrency = 2
+    sandbox = Sandbox(seed=0, events=30)
+    async with serve(sandbox) as server, client(server) as ttg:
+        crawl = ttg.crawl(concurrency=concurrency, inventory=False)
+        iterator = aiter(crawl)
+        await anext(iterator)
+        previous = -1
+        while sandbox.request_count() != previous:
+            previous = sandbox.request_count()
+            await asyncio.sleep(0.1)
+        listed = sandbox.request_count("GET /api/v3/events/{eventId}/occurrences")
+        # Every event has several occurrences: the 4 x concurrency places fill within a few
+        # lists, and each worker then waits inside its own list. Unchecked, all 30 are listed.
+        assert listed <= 4 * concurrency, listed
+        assert crawl.stats.records == 1
+        await iterator.aclose()
+        await no_tasks_left()
+
+
 # -- checkpoints and resuming ---------------------------------------------------------------
 
 

@@ -931,4 +931,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a 401 without an error code (a bare 401 from a proxy) does not lead to a renewal",
         (TOKENS,),
     ),
+    Mutation(
+        "listing-ignores-slow-consumer",
+        CRAWL,
+        "                await self._places.acquire()  # a slow consumer holds the listing here\n",
+        "                pass\n",
+        "with inventory=False a slow consumer no longer holds the crawl back",
+        ("tests/test_crawl.py",),
+    ),
 )
