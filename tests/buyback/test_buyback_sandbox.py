@@ -106,6 +106,8 @@ async def test_calls_need_a_valid_token(raw: Raw, sb: BuybackSandbox) -> None:
 
 
 async def test_token_lifetime_is_configurable(raw: Raw, sb: BuybackSandbox) -> None:
+    # The clock stands still but for advance(): the margins below are exact on any machine.
+    sb.freeze_clock()
     sb.token_lifetime = 2.5
     body = await raw.login()
     assert body["data"]["expires_in"] == 2.5
@@ -273,3 +275,14 @@ async def test_cli_refuses_a_bad_option() -> None:
     assert err.decode().strip().splitlines() == [
         "error: token_lifetime must be a positive number of seconds, got 0.0"
     ]
+
+
+async def test_a_frozen_clock_moves_only_by_advance(sb: BuybackSandbox) -> None:
+    sb.freeze_clock()
+    before = sb.now()
+    await asyncio.sleep(0.05)
+    assert sb.now() == before
+    sb.advance(10)
+    assert (sb.now() - before).total_seconds() == pytest.approx(10)
+    sb.freeze_clock(False)
+    assert (sb.now() - before).total_seconds() == pytest.approx(10, abs=0.5)  # no jump

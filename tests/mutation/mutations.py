@@ -259,7 +259,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         (
             "fresh = lambda h: h if h is None or IDEMPOTENCY_HEADER not in h else "
             "{**h, IDEMPOTENCY_HEADER: 'idem_' + __import__('os').urandom(8).hex()}\n"
-            "                raw = await transport.send(__import__('msgspec').structs.replace(spec, "
+            "                raw = await transport.send("
+            "__import__('msgspec').structs.replace(spec, "
             "headers=fresh(spec.headers), own_headers=fresh(spec.own_headers)), "
             "timeout=budget, deadline_at=deadline_at)"
         ),

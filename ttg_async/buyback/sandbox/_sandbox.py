@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Final, Unpack
 
@@ -281,6 +282,23 @@ class BuybackSandbox:
     def now(self) -> dt.datetime:
         """The sandbox clock (real time plus everything passed to `advance`), UTC."""
         return dt.datetime.fromtimestamp(self._state.now(), dt.UTC)
+
+    def freeze_clock(self, frozen: bool = True) -> None:
+        """Stop the sandbox clock where it is (``frozen=False`` lets it run again): it then
+        moves only by `advance`, so a test of a token's or a quote's lifetime does not
+        depend on how fast the machine is.
+
+        >>> sb = BuybackSandbox(token_lifetime=2.5)
+        >>> sb.freeze_clock()
+        >>> sb.advance(2.4)  # exactly 2.4 s later for the sandbox, however long it took
+        """
+        state = self._state
+        if frozen and state.frozen_at is None:
+            state.frozen_at = time.time()
+        elif not frozen and state.frozen_at is not None:
+            # Running again from the instant it showed: nothing jumps.
+            state.clock_offset += state.frozen_at - time.time()
+            state.frozen_at = None
 
     def advance(self, seconds: float) -> None:
         """Move the sandbox clock forward: tokens and quotes age without waiting.

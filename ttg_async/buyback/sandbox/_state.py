@@ -156,6 +156,8 @@ class State:
         self.token_lifetime = token_lifetime
         self.quote_ttl = quote_ttl
         self.clock_offset = 0.0
+        # When set, the clock stands still at this instant and moves only by `advance`.
+        self.frozen_at: float | None = None
         self.tokens_born_expired = False
         self.partners: dict[str, Partner] = {}
         self.tokens: dict[str, IssuedToken] = {}
@@ -164,7 +166,8 @@ class State:
         self.counters = Counters()
 
     def now(self) -> float:
-        return time.time() + self.clock_offset
+        base = time.time() if self.frozen_at is None else self.frozen_at
+        return base + self.clock_offset
 
     # -- partners and tokens ------------------------------------------------------------
     def partner(self, client_id: str) -> Partner | None:
