@@ -297,10 +297,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "occurrence-pages-not-joined",
         RESOURCES,
-        "return items + await rest.collect()",
-        "return items",
-        "a paginated occurrence list returns its first page only",
-        (CLIENT,),
+        "        if following is None:\n            return answer[0]\n",
+        "        if True:\n            return answer[0]\n",
+        "a paged occurrence (or inventory) list returns its first page only",
+        (CLIENT, VERSIONS),
     ),
     Mutation(
         "delete-404-raised",
@@ -577,14 +577,6 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a Buyback call's timeout= is checked but not applied",
         (BB_OPTIONS_TESTS,),
     ),
-    Mutation(
-        "bb-dot-ids-accepted",
-        BB_BODIES,
-        '    if text in (".", ".."):\n',
-        "    if False:\n",
-        "an ID of . or .. goes into the path (a resolver collapses it into another path)",
-        (BB_OPTIONS_TESTS,),
-    ),
     # -- crawl checkpoints and JSON Lines (issues 17/18) ----------------------------------
     Mutation(
         "checkpoint-written-in-place",
@@ -760,7 +752,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '    if value == "." or value == "..":\n',
         "    if False:\n",
         "an ID of '.' or '..' passes the argument check (only the unnamed backstop is left)",
-        (INPUTS, BB_INPUTS),
+        (INPUTS, BB_INPUTS, BB_OPTIONS_TESTS),
     ),
     Mutation(
         "dot-segment-backstop-removed",
@@ -790,7 +782,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "surrogate-filter-unchecked",
         BB_RESOURCES,
-        "    return check_sendable(value, field)\n",
+        '        raise ValueError(f"{field}: must not be empty; pass None to leave the filter '
+        'out")\n'
+        "    return sendable_text(value, field)\n",
+        '        raise ValueError(f"{field}: must not be empty; pass None to leave the filter '
+        'out")\n'
         "    return value\n",
         "a Buyback event filter with a lone surrogate is refused only after the token request",
         (BB_INPUTS,),
@@ -877,7 +873,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "delivery-deadline-overflow-bare",
-        BB_RESOURCES,
+        BB_BODIES,
         "    except OverflowError:\n",
         "    except ZeroDivisionError:\n",
         "a year-9999 delivery deadline raises a bare OverflowError",
@@ -911,8 +907,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "cli-error-unredacted",
         CLI,
-        "error: {redact_argv(message, self._secrets)}",
-        "error: {message}",
+        "        super().error(redact_argv(message, self._secrets))\n",
+        "        super().error(message)\n",
         "argparse's error echoes the value of --api-key or --client-secret",
         (INPUTS,),
     ),

@@ -59,16 +59,13 @@ OrderFile: TypeAlias = bytes | bytearray | memoryview | str | os.PathLike[str]
 def sendable_id(value: object, field: str) -> str:
     """An ID or name that is sent as given: a path segment or a body field.
 
-    On top of the shared checks: ``.`` and ``..`` (a path segment a URL resolver would
-    collapse), and a lone surrogate (it has no UTF-8 form, so it cannot be sent as given).
+    The shared `check_id` refuses empty strings, ``.`` and ``..`` (a path segment a URL
+    resolver would collapse) and a lone surrogate (it has no UTF-8 form).
 
     >>> sendable_id("Box #5", "section_name")
     'Box #5'
     """
-    text = check_id(value, field)
-    if text in (".", ".."):
-        raise ValueError(f"{field}: {text!r} is not an ID (it would change the path)")
-    return sendable_text(text, field)
+    return check_id(value, field)
 
 
 def sendable_text(text: str, field: str) -> str:
