@@ -245,3 +245,42 @@ def test_a_token_answer_off_the_schema_does_not_keep_the_token() -> None:
     with pytest.raises(ResponseDecodeError) as other:
         decode_data(R(200, {}, b'{"data": {"row_name": 5}}'), Row, request_id=None)
     assert other.value.body == b'{"data": {"row_name": 5}}'
+
+
+def test_an_order_without_a_status_still_decodes() -> None:
+    """The docs promise an order its ID and its transfer email; a placed order always decodes."""
+    from ttg_async.buyback import BuybackOrder
+
+    body = (
+        b'{"success": true, "data": {"order_id": "ord_1", "transfer_email": "t@tbb.example"},'
+        b' "meta": {"request_id": "r1"}}'
+    )
+    order = decode_data(R(201, {}, body), BuybackOrder, request_id=None)
+    assert order.order_id == "ord_1"
+    assert order.transfer_email == "t@tbb.example"
+    assert order.status is None
+
+
+def test_fields_the_docs_never_define_never_fail_an_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``performers`` and ``category`` are not in the docs: in any shape they are dropped
+    (with a WARNING naming the path), and the event still decodes."""
+    body = (
+        b'{"success": true, "data": {"event_id": "e1", "event_name": "Show",'
+        b' "event_datetime_utc": "2030-01-01T00:00:00Z", "performers": [{"performer_id": 5}],'
+        b' "category": {"odd": true}}, "meta": {"request_id": "r1"}}'
+    )
+    with caplog.at_level("WARNING", logger="ttg_async"):
+        event = decode_data(R(200, {}, body), BuybackEvent, request_id=None)
+    assert (event.event_id, event.performers, event.category) == ("e1", [], None)
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "$.data.performers" in logged
+    assert "strict=True" not in logged  # Buyback has no strict mode to point at
+
+
+def test_a_promised_field_still_fails_the_answer() -> None:
+    body = b'{"success": true, "data": {"event_id": "e1", "event_name": 7}, "meta": {}}'
+    with pytest.raises(ResponseDecodeError) as info:
+        decode_data(R(200, {}, body), BuybackEvent, request_id=None)
+    assert info.value.path is not None

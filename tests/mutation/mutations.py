@@ -936,4 +936,20 @@ MUTATIONS: tuple[Mutation, ...] = (
         "with inventory=False a slow consumer no longer holds the crawl back",
         ("tests/test_crawl.py",),
     ),
+    Mutation(
+        "buyback-strict-on-undocumented-fields",
+        BB_PROTOCOL,
+        "    read = decode if what is None else lenient\n",
+        "    read = decode\n",
+        "a Buyback answer with an undocumented field in an odd shape fails the call",
+        ("tests/buyback/test_buyback_protocol.py",),
+    ),
+    Mutation(
+        "buyback-order-status-required",
+        "ttg_async/buyback/_models.py",
+        "    order_id: str\n    status: str | None = None\n",
+        "    order_id: str\n    status: str\n",
+        "a placed Buyback order whose answer has no status fails to decode",
+        ("tests/buyback/test_buyback_protocol.py",),
+    ),
 )

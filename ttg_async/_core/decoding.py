@@ -863,11 +863,17 @@ _WARNED: set[tuple[str, str]] = set()
 _INDEX: Final = re.compile(r"\[\d+\]")
 
 
-def warn_repaired(what: str, paths: Iterable[str], request_id: str | None) -> None:
+_STRICT_HINT: Final = "; pass strict=True to raise instead"
+
+
+def warn_repaired(
+    what: str, paths: Iterable[str], request_id: str | None, *, hint: str = _STRICT_HINT
+) -> None:
     """Log one WARNING per (``what``, JSON path) per process for fields a repair dropped.
 
     List indices are folded (``$.data[*].venue``), so a page of a thousand items with the
-    same odd field logs once, naming the first concrete path and the request ID.
+    same odd field logs once, naming the first concrete path and the request ID. ``hint``
+    ends the line (how to make such an answer fail instead, where the client has a way).
     """
     for where in paths:
         key = (what, _INDEX.sub("[*]", where))
@@ -876,10 +882,11 @@ def warn_repaired(what: str, paths: Iterable[str], request_id: str | None) -> No
         _WARNED.add(key)
         log.warning(
             "%s: the value at %s does not fit the documented schema and was dropped "
-            "(request_id=%s); pass strict=True to raise instead",
+            "(request_id=%s)%s",
             what,
             where,
             request_id,
+            hint,
         )
 
 

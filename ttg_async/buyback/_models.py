@@ -228,7 +228,9 @@ class BuybackOrder(BuybackModel, kw_only=True, frozen=True):
 
     Attributes:
         order_id: The order's ID.
-        status: The server's status string (e.g. ``"confirmed"``), kept as sent.
+        status: The server's status string (e.g. ``"confirmed"``), kept as sent; ``None``
+            when the server sends none (the docs promise an order only its ID and its
+            transfer email, and a placed order must always come back).
         transfer_email: Where your customer transfers the tickets.
         quote_id: The quote the order was made from.
         delivery_type: ``"mobile_transfer"``, ``"mobile_qr"`` or ``"pdf"``, as sent.
@@ -245,7 +247,7 @@ class BuybackOrder(BuybackModel, kw_only=True, frozen=True):
     """
 
     order_id: str
-    status: str
+    status: str | None = None
     transfer_email: str
     quote_id: str | None = None
     delivery_type: str | None = None

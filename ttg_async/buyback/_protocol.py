@@ -15,12 +15,13 @@ Row(row_name='A', row_name_display=None, available_quantity=None)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple, TypeVar
 
 import msgspec
 
+from ttg_async._core.decoding import TolerantDecoder, warn_repaired
 from ttg_async._core.errors import APIError, ResponseDecodeError
 from ttg_async._core.pagination import Page
 from ttg_async._core.transport import RawResponse, RequestSpec
@@ -187,15 +188,27 @@ _success_decoder: Final = msgspec.json.Decoder(_Success)
 
 def _decode(
     raw: RawResponse,
-    decode: Callable[[bytes], Any],
+    decode: TolerantDecoder[Any],
     request_id: str | None,
     keep_body: bool = True,
+    what: str | None = "answer",
 ) -> Any:
+    # ``what=None``: strict, no field dropped (the token answer: a credential is read exactly).
     if not 200 <= raw.status < 300:
         raise error_from_response(raw, request_id=request_id)
     rid = header(raw.headers, "X-Request-ID") or request_id
+
+    def lenient(body: bytes) -> Any:
+        # As for TTG: a field the docs do not promise that arrives in an odd shape is dropped
+        # (one WARNING per path), never the answer; a promised one still fails it.
+        result, dropped = decode.lenient(body)
+        if dropped:
+            warn_repaired(str(what), dropped, rid, hint="")
+        return result
+
+    read = decode if what is None else lenient
     try:
-        result = decode_body(raw.status, raw.body, decode, request_id=rid, keep_body=keep_body)
+        result = decode_body(raw.status, raw.body, read, request_id=rid, keep_body=keep_body)
     except ResponseDecodeError as exc:
         # An error envelope under a 2xx has no `data`: it is an error all the same.
         if exc.path is not None and _says_failure(raw.body):
@@ -216,7 +229,7 @@ def _says_failure(body: bytes) -> bool:
 def decode_data(raw: RawResponse, type_: type[T], *, request_id: str | None) -> T:
     """Decode ``{success, data, meta}`` into ``type_``, or raise the answer's typed error."""
     decode = envelope_decoder(BuybackDataEnvelope, type_)
-    envelope: BuybackDataEnvelope[T] = _decode(raw, decode, request_id)
+    envelope: BuybackDataEnvelope[T] = _decode(raw, decode, request_id, what=type_.__name__)
     return envelope.data
 
 
@@ -225,7 +238,8 @@ def decode_list(
 ) -> tuple[list[T], BuybackPagination | None]:
     """Decode a list answer; ``pagination`` is ``None`` when the answer has none."""
     decode = envelope_decoder(BuybackListEnvelope, type_)
-    envelope: BuybackListEnvelope[T] = _decode(raw, decode, request_id)
+    what = f"list of {type_.__name__}"
+    envelope: BuybackListEnvelope[T] = _decode(raw, decode, request_id, what=what)
     return envelope.data, envelope.pagination
 
 
@@ -236,7 +250,9 @@ def decode_token(raw: RawResponse, *, request_id: str | None) -> Token:
     without the body: the body holds the token.
     """
     decode = envelope_decoder(BuybackDataEnvelope, Token)
-    envelope: BuybackDataEnvelope[Token] = _decode(raw, decode, request_id, keep_body=False)
+    envelope: BuybackDataEnvelope[Token] = _decode(
+        raw, decode, request_id, keep_body=False, what=None
+    )
     return envelope.data
 
 
