@@ -94,10 +94,13 @@ async def run_killed(
         try:
             await asyncio.wait_for(process.wait(), rng.uniform(0, window))
         except TimeoutError:
-            process.send_signal(signal.SIGKILL)
-            assert await process.wait() == -signal.SIGKILL
-            tally.note_kill(out, checkpoint)
-            continue
+            try:
+                process.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it ended on its own just as the delay ran out: not a kill
+            if await process.wait() == -signal.SIGKILL:
+                tally.note_kill(out, checkpoint)
+                continue
         tally.exits.append(process.returncode)
         assert process.returncode == 0, command
         return  # it reached the end before the kill
