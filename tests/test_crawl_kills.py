@@ -12,6 +12,7 @@ after the end. Each case then runs to the end and is compared with an uninterrup
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -94,10 +95,9 @@ async def run_killed(
         try:
             await asyncio.wait_for(process.wait(), rng.uniform(0, window))
         except TimeoutError:
-            try:
+            # It may have ended on its own just as the delay ran out: then it is no kill.
+            with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # it ended on its own just as the delay ran out: not a kill
             if await process.wait() == -signal.SIGKILL:
                 tally.note_kill(out, checkpoint)
                 continue
