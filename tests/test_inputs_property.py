@@ -5,8 +5,8 @@ Generated strings cover every Unicode category (lone surrogates and controls inc
 segments, ``/ ? # % & = +``, separators and very long values. Each one goes into one argument
 of one call against a real sandbox on loopback (one server for the module), and the sandbox's
 wire log says what arrived: its raw request target, decoded, must carry the value and nothing
-else. ``TTG_PROPERTY_EXAMPLES`` sets the number of examples (default 150; run it with 10000
-for a long soak).
+else. ``TTG_PROPERTY_EXAMPLES`` sets the number of examples (default 150, and 10000 when
+``$CI`` is set).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from ttg_testkit import KEY, RETAILER
 from ttg_async import Contact, Money, RetryPolicy, TTGClient, TTGError
 from ttg_async.sandbox import Sandbox
 
-EXAMPLES = int(os.environ.get("TTG_PROPERTY_EXAMPLES", "150"))
+# CI runs the 10,000 examples issue 17 asks for (about 15 s); a laptop run takes 150 unless
+# TTG_PROPERTY_EXAMPLES says otherwise.
+EXAMPLES = int(os.environ.get("TTG_PROPERTY_EXAMPLES", "10000" if os.environ.get("CI") else "150"))
 
 #: Strings a hostile or careless caller passes: every category, and the URL's own syntax.
 TRICKY = [".", "..", "...", "", " ", "/", "//", "?", "#", "%", "%2F", "%2e%2e", "%00", "a/../b"]
@@ -188,6 +190,8 @@ def check_arrival(slot: Slot, value: str, target: str) -> None:
     assert set(names) - {slot.query} <= slot.other_params, names
 
 
+# 10,000 examples take about 15 s alone, several times that on a loaded machine.
+@pytest.mark.timeout(900)
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -26,7 +26,9 @@ from ttg_async import RetryPolicy, TTGError
 from ttg_async.buyback import BuybackClient
 from ttg_async.buyback.sandbox import BuybackSandbox
 
-EXAMPLES = int(os.environ.get("TTG_PROPERTY_EXAMPLES", "150"))
+# CI runs the 10,000 examples issue 17 asks for (about 15 s); a laptop run takes 150 unless
+# TTG_PROPERTY_EXAMPLES says otherwise.
+EXAMPLES = int(os.environ.get("TTG_PROPERTY_EXAMPLES", "10000" if os.environ.get("CI") else "150"))
 
 TRICKY = [".", "..", "...", "", " ", "/", "//", "?", "#", "%", "%2F", "%2e%2e", "%00", "a/../b"]
 TRICKY += ["..%2F", "./", "&", "=", "+", ";", "a b", "\\", "\x00", "\r\n", "\u2028", "\u0085"]
@@ -160,6 +162,8 @@ def check_arrival(slot: Slot, value: str, target: str) -> None:
     assert set(names) - {slot.query} <= slot.other_params, names
 
 
+# 10,000 examples take about 15 s alone, several times that on a loaded machine.
+@pytest.mark.timeout(900)
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
