@@ -94,6 +94,9 @@ async def everything(session: aiohttp.ClientSession) -> None:
         order: Order = await ttg.orders.create(
             cart.id, expected_total=cart.total, contact=contact, idempotency_key="idem_abc"
         )
+        order = await ttg.orders.create(
+            cart.id, expected_total=cart.total, contact=contact, payment={"method": "invoice"}
+        )
         order = await ttg.orders.get(order.id, cart_id=cart.id)
         barcode: Barcode | None = order.items[0].tickets[0].barcode
         status: str | None = order.status
