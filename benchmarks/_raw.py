@@ -86,11 +86,20 @@ def _inventory_path(event_id: str, occurrence_id: str) -> str:
     return f"/events/{event_id}/occurrences/{occurrence_id}/inventory-items"
 
 
+def _inventory_query(code: str | None = None) -> dict[str, str | int]:
+    """What the SDK sends too: the API reference makes ``limit`` and ``offset`` required on
+    inventory (docs/versions.md), so a lean hand-written client sends them as well."""
+    query: dict[str, str | int] = {"limit": 1000, "offset": 0}
+    if code is not None:
+        query["providerCode"] = code
+    return query
+
+
 async def fetch_inventories(
     client: RawClient, targets: Sequence[tuple[str, str]], *, concurrency: int
 ) -> int:
     async def one(event_id: str, occurrence_id: str) -> int:
-        body = await client.get(_inventory_path(event_id, occurrence_id), None)
+        body = await client.get(_inventory_path(event_id, occurrence_id), _inventory_query())
         return len(client.codec.inventory(body))
 
     return await _bounded([lambda t=t: one(*t) for t in targets], concurrency)
@@ -104,8 +113,7 @@ async def fetch_rate_codes(
     concurrency: int,
 ) -> int:
     async def tier(event_id: str, occurrence_id: str, code: str | None) -> int:
-        params: Params = None if code is None else {"providerCode": code}
-        body = await client.get(_inventory_path(event_id, occurrence_id), params)
+        body = await client.get(_inventory_path(event_id, occurrence_id), _inventory_query(code))
         return len(client.codec.inventory(body))
 
     async def one(event_id: str, occurrence_id: str) -> int:
