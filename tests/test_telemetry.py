@@ -580,3 +580,40 @@ async def test_a_call_held_at_the_429_gate_records_the_wait(rec: Recorded) -> No
     [point] = rec.points("ttg.client.gate_wait")
     assert point.count == 1
     assert point.sum == pytest.approx(attrs(held[0])["ttg.gate_wait"])
+
+
+async def test_buyback_calls_token_and_replay_spans(rec: Recorded) -> None:
+    from ttg_async.buyback import BuybackClient
+    from ttg_async.buyback.sandbox import BuybackSandbox
+
+    requests: list[RequestEvent] = []
+    sb = BuybackSandbox(seed=0)
+    async with (
+        sb.serve() as base_url,
+        BuybackClient(
+            "tbb_test_spans",
+            "secret",
+            base_url=base_url,
+            retry=FAST,
+            event_hooks={"request": [requests.append]},
+            **rec.options(),
+        ) as tbb,
+    ):
+        sb.inject("GET /v1/events/{event_id}", "status", status=503, times=1)
+        await tbb.events.get("evt_1001")
+        sb.revoke_tokens()  # refused: a new token, and the call replayed
+        await tbb.events.get("evt_1001")
+    names = [s.name for s in sorted(rec.calls(), key=lambda s: s.start_time or 0)]
+    assert names == [
+        "tbb.auth.token",
+        "tbb.events.get",
+        "tbb.events.get",
+        "tbb.auth.token",
+        "tbb.events.get",
+    ]
+    retried, refused, replayed = [s for s in rec.calls() if s.name == "tbb.events.get"]
+    assert [a.name for a in rec.attempts_of(retried)] == ["GET /v1/events/{event_id}"] * 2
+    assert attrs(rec.attempts_of(retried)[1])["http.request.resend_count"] == 1
+    assert attrs(rec.attempts_of(refused)[0])["http.response.status_code"] == 401
+    assert attrs(refused)["ttg.request_id"] == attrs(replayed)["ttg.request_id"]
+    assert len(rec.attempt_spans()) == sb.request_count() == len(requests) == 6

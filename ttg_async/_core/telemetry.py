@@ -22,6 +22,7 @@ each API's protocol supplies.
 from __future__ import annotations
 
 import importlib
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from ttg_async._version import __version__
 
 __all__ = ["CallWatch", "Observer", "OperationNaming", "build_observer", "load_otel"]
 
+#: Seconds between two looks at the global tracer and meter providers.
+_LOOK_AGAIN: Final = 1.0
 _VERBS: Final = {"POST": "create", "DELETE": "delete", "PUT": "update", "PATCH": "update"}
 
 
@@ -160,10 +163,13 @@ class Observer:
     __slots__ = (
         "_global_instruments",
         "_global_tracer",
+        "_instruments",
+        "_look_again_at",
         "_own_instruments",
         "_own_tracer",
         "_seen_meter_provider",
         "_seen_tracer_provider",
+        "_tracer",
         "hooks",
         "naming",
         "otel",
@@ -195,6 +201,9 @@ class Observer:
         self._seen_meter_provider: object = None
         self._global_tracer: Any = None
         self._global_instruments: _Instruments | None = None
+        self._tracer: Any = None
+        self._instruments: _Instruments | None = None
+        self._look_again_at = -math.inf
         if self.otel is not None:
             if tracer_provider is not None:
                 self._own_tracer = _tracer_of(tracer_provider)
@@ -206,44 +215,54 @@ class Observer:
         """Whether a call may be watched at all (hooks, or OpenTelemetry importable)."""
         return self.hooks is not None or self.otel is not None
 
-    def _tracer(self, otel: _Otel) -> Any:
+    def _refresh(self, otel: _Otel) -> None:
+        """Look at the global providers again (each look reads the environment twice)."""
         if self._own_tracer is not None:
-            return self._own_tracer
-        provider = otel.trace.get_tracer_provider()
-        if provider is not self._seen_tracer_provider:
-            self._seen_tracer_provider = provider
-            self._global_tracer = (
-                None if isinstance(provider, otel.unset_tracers) else _tracer_of(provider)
-            )
-        return self._global_tracer
-
-    def _instruments(self, otel: _Otel) -> _Instruments | None:
+            self._tracer = self._own_tracer
+        else:
+            provider = otel.trace.get_tracer_provider()
+            if provider is not self._seen_tracer_provider:
+                self._seen_tracer_provider = provider
+                self._global_tracer = (
+                    None if isinstance(provider, otel.unset_tracers) else _tracer_of(provider)
+                )
+            self._tracer = self._global_tracer
         if self._own_instruments is not None:
-            return self._own_instruments
-        provider = otel.metrics.get_meter_provider()
-        if provider is not self._seen_meter_provider:
-            self._seen_meter_provider = provider
-            self._global_instruments = (
-                None if _unset_meter_provider(otel, provider) else _Instruments(_meter_of(provider))
-            )
-        return self._global_instruments
+            self._instruments = self._own_instruments
+        else:
+            provider = otel.metrics.get_meter_provider()
+            if provider is not self._seen_meter_provider:
+                self._seen_meter_provider = provider
+                self._global_instruments = (
+                    None
+                    if _unset_meter_provider(otel, provider)
+                    else _Instruments(_meter_of(provider))
+                )
+            self._instruments = self._global_instruments
 
     def begin(self, method: str, path: str, request_id: str) -> CallWatch | None:
         """A watch over one call, or ``None`` when nothing would see it."""
         otel = self.otel
-        tracer = instruments = None
         if otel is not None:
-            tracer = self._tracer(otel)
-            instruments = self._instruments(otel)
-        if tracer is None and instruments is None and self.hooks is None:
+            now = time.monotonic()
+            if now >= self._look_again_at:
+                # Asking the API for its global providers costs about 2 us (it reads
+                # os.environ twice), a call's 1%: a provider set later (they are set once,
+                # at start-up) is seen within a second.
+                self._look_again_at = now + _LOOK_AGAIN
+                self._refresh(otel)
+            if self._tracer is not None or self._instruments is not None:
+                return CallWatch(self, method, path, request_id, self._tracer, self._instruments)
+        if self.hooks is None:
             return None
-        return CallWatch(self, method, path, request_id, tracer, instruments)
+        return CallWatch(self, method, path, request_id, None, None)
 
     def _count(self, which: str, method: str, path: str) -> None:
         otel = self.otel
         if otel is None:
             return
-        instruments = self._instruments(otel)
+        self._refresh(otel)
+        instruments = self._instruments
         if instruments is not None:
             _, template = self.naming.describe(method, path)
             attributes = {"http.request.method": method, "url.template": template}
@@ -304,7 +323,7 @@ class CallWatch:
         instruments: _Instruments | None,
     ) -> None:
         self.method = method
-        self.path = path.split("?", 1)[0]
+        self.path = path  # a RequestSpec path: the query travels apart, in spec.query
         self.request_id = request_id
         self.attempts = 0
         self._hooks = observer.hooks
