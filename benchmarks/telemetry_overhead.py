@@ -18,6 +18,10 @@ the other against a sandbox in its own process, for these set-ups of the client:
   telemetry);
 - ``hooks``: three no-op hooks (request, response, retry), no provider.
 
+``--floor`` adds two counts without any network: ``raw``, the OpenTelemetry SDK's own work
+for one call's records (a call span, an attempt span beneath it, one histogram value, the
+same attributes), and ``watch``, the client's `CallWatch` recording the same.
+
 Needs ``valgrind`` and ``opentelemetry-sdk``; about a minute per set-up.
 """
 
@@ -83,9 +87,61 @@ asyncio.run(main())
 
 SETUPS = ("before", "default", "off", "memory", "memory-off", "hooks")
 
+#: The floor under ``memory``: what the OpenTelemetry SDK itself costs for one call's worth of
+#: records (``raw``: a call span, one attempt span beneath it, one histogram value, with the
+#: attributes the client sets), against the client's own `CallWatch` doing the same
+#: (``watch``), without any network, ``calls`` times.
+_FLOOR = """
+import asyncio
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from ttg_async._core.telemetry import Observer
+from ttg_async._ttg.protocol import NAMING
+
+tracer_provider = TracerProvider()
+tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+observer = Observer(None, NAMING, "http://127.0.0.1:8000", telemetry=True,
+                    tracer_provider=tracer_provider, meter_provider=meter_provider)
+tracer = tracer_provider.get_tracer("floor")
+histogram = meter_provider.get_meter("floor").create_histogram("http.client.request.duration")
+
+async def watch(i):
+    w = observer.begin("GET", "/api/v3/events/" + str(1001 + i % 8000), "req_1")
+    attempt = await w.attempt_started(1)
+    await w.attempt_ended(attempt, 200, None)
+    w.end(None)
+
+async def raw(i):
+    base = {{"http.request.method": "GET", "url.template": "/api/v3/events/{{eventId}}",
+             "server.address": "127.0.0.1", "server.port": 8000}}
+    call = tracer.start_span("ttg.events.get", attributes={{**base, "ttg.request_id": "r"}})
+    attempt = tracer.start_span("GET /api/v3/events/{{eventId}}",
+                                context=trace.set_span_in_context(call),
+                                kind=trace.SpanKind.CLIENT, attributes=base)
+    attempt.set_attribute("http.response.status_code", 200)
+    attempt.end()
+    histogram.record(0.001, {{**base, "http.response.status_code": 200}})
+    call.set_attribute("ttg.attempts", 1)
+    call.end()
+
+async def main():
+    for i in range({calls}):
+        await {setup}(i)
+
+asyncio.run(main())
+"""
+
 
 def instructions(setup: str, calls: int, base_url: str, path: Path) -> int:
-    code = _CHILD.format(here=str(HERE), setup=setup, calls=calls, base_url=base_url)
+    if setup in ("raw", "watch"):
+        code = _FLOOR.format(setup=setup, calls=calls)
+    else:
+        code = _CHILD.format(here=str(HERE), setup=setup, calls=calls, base_url=base_url)
     env = {**os.environ, "PYTHONMALLOC": "malloc", "PYTHONDONTWRITEBYTECODE": "1"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), env.get("PYTHONPATH")]))
     done = subprocess.run(
@@ -106,10 +162,13 @@ def main() -> None:
     parser.add_argument("--before", default="main", metavar="REV", help="today's SDK")
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--setup", action="append", choices=SETUPS, default=None)
+    parser.add_argument(
+        "--floor", action="store_true", help="also count the SDK's own records (raw, watch)"
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
-    setups = args.setup or list(SETUPS)
+    setups = (args.setup or list(SETUPS)) + (["raw", "watch"] if args.floor else [])
     per_call: dict[str, float] = {}
     with SandboxProcess(8000, 4, []) as sandbox, snapshot(args.before) as before:
         asyncio.run(explore(sandbox.base_url, 1, 8000))  # the sandbox is up and answering
@@ -126,6 +185,7 @@ def main() -> None:
         ("off", "before"),
         ("hooks", "before"),
         ("memory", "memory-off"),
+        ("watch", "raw"),
     ):
         if setup in per_call and over in per_call:
             ratio = per_call[setup] / per_call[over]

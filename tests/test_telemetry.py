@@ -617,3 +617,50 @@ async def test_buyback_calls_token_and_replay_spans(rec: Recorded) -> None:
     assert attrs(rec.attempts_of(refused)[0])["http.response.status_code"] == 401
     assert attrs(refused)["ttg.request_id"] == attrs(replayed)["ttg.request_id"]
     assert len(rec.attempt_spans()) == sb.request_count() == len(requests) == 6
+
+
+def test_the_global_providers_are_used_when_none_is_given() -> None:
+    """Set once per process, so in a child: a client built before they were set sees them."""
+    code = textwrap.dedent(
+        """
+        import asyncio
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from ttg_async import TTGClient
+        from ttg_async.sandbox import Sandbox
+
+        async def main():
+            async with Sandbox().serve() as url:
+                ttg = TTGClient("sk_test_x", "r", base_url=url)  # before any provider
+                exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+                provider = TracerProvider()
+                provider.add_span_processor(SimpleSpanProcessor(exporter))
+                trace.set_tracer_provider(provider)
+                metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+                async with ttg:
+                    await ttg.events.get("1001")
+                async with TTGClient("sk_test_x", "r", base_url=url, telemetry=False) as off:
+                    await off.events.get("1001")
+            names = sorted(s.name for s in exporter.get_finished_spans())
+            metric_names = sorted(
+                m.name
+                for r in reader.get_metrics_data().resource_metrics
+                for s in r.scope_metrics
+                for m in s.metrics
+            )
+            print(names, metric_names)
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "['GET /api/v3/events/{eventId}', 'ttg.events.get'] ['http.client.request.duration']"
+    )

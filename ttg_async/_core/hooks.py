@@ -97,7 +97,7 @@ class EventHooks:
         for hook in hooks:
             try:
                 result = hook(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception as exc:  # a hook's bug must not break the call it watches
                 # The hook's own traceback only: a hook told of a failure runs while the

@@ -38,6 +38,8 @@ __all__ = ["CallWatch", "Observer", "OperationNaming", "build_observer", "load_o
 
 #: Seconds between two looks at the global tracer and meter providers.
 _LOOK_AGAIN: Final = 1.0
+#: How many (method, path) pairs an observer remembers the name and template of.
+_DESCRIBED: Final = 4096
 _VERBS: Final = {"POST": "create", "DELETE": "delete", "PUT": "update", "PATCH": "update"}
 
 
@@ -161,6 +163,7 @@ class Observer:
     """
 
     __slots__ = (
+        "_described",
         "_global_instruments",
         "_global_tracer",
         "_instruments",
@@ -204,6 +207,7 @@ class Observer:
         self._tracer: Any = None
         self._instruments: _Instruments | None = None
         self._look_again_at = -math.inf
+        self._described: dict[tuple[str, str], tuple[str, str]] = {}
         if self.otel is not None:
             if tracer_provider is not None:
                 self._own_tracer = _tracer_of(tracer_provider)
@@ -214,6 +218,18 @@ class Observer:
     def enabled(self) -> bool:
         """Whether a call may be watched at all (hooks, or OpenTelemetry importable)."""
         return self.hooks is not None or self.otel is not None
+
+    def describe(self, method: str, path: str) -> tuple[str, str]:
+        """`OperationNaming.describe`, remembered for the last few thousand paths (a service
+        asks for the same events again and again; a crawl only refills the table)."""
+        key = (method, path)
+        found = self._described.get(key)
+        if found is None:
+            found = self.naming.describe(method, path)
+            if len(self._described) >= _DESCRIBED:
+                self._described.clear()
+            self._described[key] = found
+        return found
 
     def _refresh(self, otel: _Otel) -> None:
         """Look at the global providers again (each look reads the environment twice)."""
@@ -264,7 +280,7 @@ class Observer:
         self._refresh(otel)
         instruments = self._instruments
         if instruments is not None:
-            _, template = self.naming.describe(method, path)
+            _, template = self.describe(method, path)
             attributes = {"http.request.method": method, "url.template": template}
             getattr(instruments, which).add(1, attributes)
 
@@ -330,16 +346,16 @@ class CallWatch:
         self._otel = observer.otel
         self._instruments = instruments
         self._gate_waited = 0.0
-        operation, template = observer.naming.describe(method, self.path)
-        self._base: dict[str, str | int] = {
-            "http.request.method": method,
-            "url.template": template,
-            **observer.server,
-        }
-        self._attempt_name = f"{method} {template}"
         self._tracer = tracer
         self.span: Any = None
         self._context: Any = None
+        self._base: dict[str, str | int] = {}
+        self._attempt_name = ""
+        if tracer is None and instruments is None:
+            return  # hooks alone: they need no name and no template
+        operation, template = observer.describe(method, path)
+        self._base = {"http.request.method": method, "url.template": template, **observer.server}
+        self._attempt_name = f"{method} {template}"
         if tracer is not None and self._otel is not None:
             self.span = tracer.start_span(
                 operation, attributes={**self._base, "ttg.request_id": request_id}
