@@ -664,3 +664,29 @@ def test_the_global_providers_are_used_when_none_is_given() -> None:
     assert done.stdout.strip() == (
         "['GET /api/v3/events/{eventId}', 'ttg.events.get'] ['http.client.request.duration']"
     )
+
+
+async def test_a_call_the_sampler_drops_makes_no_attempt_span() -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    metrics = Recorded()
+    sb = Sandbox(seed=0)
+    async with (
+        sb.serve() as base_url,
+        TTGClient(
+            KEY,
+            RETAILER,
+            base_url=base_url,
+            tracer_provider=provider,
+            meter_provider=metrics.meter_provider,
+        ) as ttg,
+    ):
+        assert (await ttg.events.get("1001")).id == "1001"
+    assert exporter.get_finished_spans() == ()
+    assert sum(p.count for p in metrics.points("http.client.request.duration")) == 1
+    provider.shutdown()
+    metrics.meter_provider.shutdown()
+    metrics.tracer_provider.shutdown()

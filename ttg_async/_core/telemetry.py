@@ -357,10 +357,13 @@ class CallWatch:
         self._base = {"http.request.method": method, "url.template": template, **observer.server}
         self._attempt_name = f"{method} {template}"
         if tracer is not None and self._otel is not None:
-            self.span = tracer.start_span(
+            span = tracer.start_span(
                 operation, attributes={**self._base, "ttg.request_id": request_id}
             )
-            self._context = self._otel.trace.set_span_in_context(self.span)
+            # A call the sampler dropped gets no attempt spans (they would be dropped too).
+            if span.is_recording():
+                self.span = span
+                self._context = self._otel.trace.set_span_in_context(span)
 
     async def attempt_started(self, number: int) -> _AttemptWatch:
         """Attempt ``number`` (from 1) is about to be sent: its span starts, hooks are told."""
