@@ -256,17 +256,21 @@ class Observer:
                 )
             self._instruments = self._global_instruments
 
+    def _look(self, otel: _Otel) -> None:
+        now = time.monotonic()
+        if now >= self._look_again_at:
+            # Asking the API for its global providers costs about 2 us (it reads os.environ
+            # twice), a call's 1%: a provider set later (they are set once, at start-up) is
+            # seen within a second.
+            self._look_again_at = now + _LOOK_AGAIN
+            self._refresh(otel)
+
     def begin(self, method: str, path: str, request_id: str) -> CallWatch | None:
         """A watch over one call, or ``None`` when nothing would see it."""
         otel = self.otel
         if otel is not None:
-            now = time.monotonic()
-            if now >= self._look_again_at:
-                # Asking the API for its global providers costs about 2 us (it reads
-                # os.environ twice), a call's 1%: a provider set later (they are set once,
-                # at start-up) is seen within a second.
-                self._look_again_at = now + _LOOK_AGAIN
-                self._refresh(otel)
+            if time.monotonic() >= self._look_again_at:  # `_look`, without a call per call
+                self._look(otel)
             if self._tracer is not None or self._instruments is not None:
                 return CallWatch(self, method, path, request_id, self._tracer, self._instruments)
         if self.hooks is None:
@@ -277,7 +281,7 @@ class Observer:
         otel = self.otel
         if otel is None:
             return
-        self._refresh(otel)
+        self._look(otel)
         instruments = self._instruments
         if instruments is not None:
             _, template = self.describe(method, path)
