@@ -13,6 +13,10 @@ PROMISED = {
     "Page",
     "RetryPolicy",
     "APIResponse",
+    # Hooks (issue 22)
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
     # Models and request types
     "Money",
     "Location",

@@ -27,6 +27,7 @@ from ttg_async._core.errors import (
     ServerError,
     TTGError,
 )
+from ttg_async._core.hooks import RequestEvent, ResponseEvent, RetryEvent
 from ttg_async._core.pagination import Page, Paginator
 from ttg_async._core.response import APIResponse
 from ttg_async._core.retry import RetryPolicy
@@ -116,7 +117,10 @@ __all__ = [
     "ProviderCodeNotFoundError",
     "RateLimitError",
     "ReceiptLine",
+    "RequestEvent",
     "ResponseDecodeError",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "SubtotalLine",

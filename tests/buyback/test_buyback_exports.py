@@ -55,6 +55,10 @@ def test_signature_matches_the_contract() -> None:
         "retry",
         "max_connections",
         "session",
+        "event_hooks",
+        "telemetry",
+        "tracer_provider",
+        "meter_provider",
     ]
     assert params["timeout"].default == 30.0
     assert params["max_connections"].default == 64

@@ -49,6 +49,9 @@ CHECKPOINT_TESTS = "tests/test_crawl_checkpoint.py"
 JSONL_TESTS = "tests/test_crawl_jsonl.py"
 INPUTS = "tests/test_inputs.py"
 BB_INPUTS = "tests/buyback/test_buyback_inputs.py"
+HOOKS = "ttg_async/_core/hooks.py"
+TELEMETRY = "ttg_async/_core/telemetry.py"
+TELEMETRY_TESTS = "tests/test_telemetry.py"
 
 
 @dataclass(frozen=True)
@@ -951,5 +954,99 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    order_id: str\n    status: str\n",
         "a placed Buyback order whose answer has no status fails to decode",
         ("tests/buyback/test_buyback_protocol.py",),
+    ),
+    # -- hooks and telemetry (issue 22) --
+    Mutation(
+        "otel-resend-count-missing",
+        TELEMETRY,
+        "            if number > 1:\n",
+        "            if number > 99:\n",
+        "attempt spans after the first lack http.request.resend_count: a resend looks like a "
+        "new request in the trace",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "hooks-path-carries-the-query",
+        PIPELINE,
+        "            watch = observer.begin(spec.method, spec.path, spec.request_id)\n",
+        "            watch = observer.begin(spec.method, log_target(spec), spec.request_id)\n",
+        "the call is watched under the log's target (path and query, tokens masked): a private "
+        "rate code reaches hook events",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "otel-template-keeps-the-query",
+        TELEMETRY,
+        '        path = path.split("?", 1)[0]\n        fixed = self.fixed.get(path)\n',
+        "        fixed = self.fixed.get(path)\n",
+        "a path handed over with its query (the cache seam) puts the query in url.template",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "hook-error-breaks-the-call",
+        HOOKS,
+        "            except Exception as exc:  # a hook's bug must not",
+        "            except LookupError as exc:  # a hook's bug must not",
+        "a hook that raises (anything but a LookupError) fails the call it only watches",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "hook-log-keeps-the-chain",
+        HOOKS,
+        '"".join(traceback.format_exception(exc, chain=False)).rstrip(),',
+        '"".join(traceback.format_exception(exc)).rstrip(),',
+        "a failing hook's WARNING prints the call's error beneath it, whose message may quote "
+        "the query",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "hooks-skip-retried-attempts",
+        TELEMETRY,
+        "        if hooks is not None and hooks.request:\n",
+        "        if hooks is not None and hooks.request and number == 1:\n",
+        "request hooks are not called on a retried attempt",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "otel-straight-path-unwatched",
+        PIPELINE,
+        "            if watch is not None:\n                return await self._watched(",
+        "            if watch is not None and policy.deadline is not None:\n"
+        "                return await self._watched(",
+        "only calls with a deadline are watched: the default policy's calls make no span",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "otel-outcome-unknown-unsaid",
+        TELEMETRY,
+        '                span.set_attribute("ttg.outcome_unknown", True)\n',
+        "                pass\n",
+        "a checkout that may have bought tickets ends as an ordinary error in the trace",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "otel-retries-uncounted",
+        RETRY,
+        "                await watch.retrying(made, last, wait)\n",
+        "                pass\n",
+        "the loop does not tell the watch of a retry: no counter, no retry event, no hook",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "otel-gate-wait-unrecorded",
+        RETRY,
+        "            watch.gate_waited(loop.time() - shut_at)\n",
+        "            pass\n",
+        "a wait behind the 429 gate is never recorded",
+        (TELEMETRY_TESTS,),
+    ),
+    Mutation(
+        "otel-failed-attempt-unended",
+        PIPELINE,
+        "                await watch.attempt_ended(seen, status, exc)\n",
+        "                pass\n",
+        "a failed attempt's span is never ended (nor timed, nor told to response hooks): the "
+        "trace shows fewer attempts than the server saw",
+        (TELEMETRY_TESTS,),
     ),
 )

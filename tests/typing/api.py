@@ -33,7 +33,10 @@ from ttg_async import (
     ProviderCodeNotFoundError,
     RateLimitError,
     ReceiptLine,
+    RequestEvent,
     ResponseDecodeError,
+    ResponseEvent,
+    RetryEvent,
     RetryPolicy,
     TTGClient,
     UnknownReceiptLine,
@@ -131,6 +134,33 @@ async def everything(session: aiohttp.ClientSession) -> None:
         printed: str = str(cart.total)
     quick = TTGClient("sk_test_x", "r", max_retries=5)
     await quick.aclose()
+
+    # Hooks (sync or async) and OpenTelemetry options.
+    def on_request(event: RequestEvent) -> None:
+        method: str = event.method
+        path: str = event.path
+        attempt: int = event.attempt
+        request_id: str = event.request_id
+
+    async def on_response(event: ResponseEvent) -> None:
+        status: int = event.status
+        elapsed: float = event.elapsed
+
+    def on_retry(event: RetryEvent) -> None:
+        error: BaseException = event.error
+        wait: float = event.wait
+
+    observed = TTGClient(
+        "sk_test_x",
+        "r",
+        event_hooks={"request": [on_request], "response": [on_response], "retry": [on_retry]},
+        telemetry=True,
+        tracer_provider=None,
+        meter_provider=None,
+    )
+    await observed.aclose()
+    silent = TTGClient("sk_test_x", "r", telemetry=False)
+    await silent.aclose()
     # Decoding: lenient by default, strict on request; a committed write's unreadable answer.
     strict = TTGClient("sk_test_x", "r", strict=True)
     relaxed: TTGClient = strict.with_options(strict=False)

@@ -58,6 +58,15 @@ async def buyback_flow(session: aiohttp.ClientSession) -> None:
             same: BuybackClient = tbb
             env_client: BuybackClient = BuybackClient()
             await env_client.aclose()
+            observed = BuybackClient(
+                "tbb_test_typing",
+                "secret",
+                event_hooks={"request": [print], "retry": []},
+                telemetry=False,
+                tracer_provider=None,
+                meter_provider=None,
+            )
+            await observed.aclose()
             view: BuybackClient = tbb.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
             policy: RetryPolicy = view.retry
             seconds: float = view.timeout

@@ -23,6 +23,7 @@ import aiohttp
 from ttg_async._core.errors import ClientClosedError, TTGError
 from ttg_async._core.logs import configure_from_env, redact_secrets
 from ttg_async._core.retry import RateLimitGate, RetryPolicy, run_with_retries
+from ttg_async._core.telemetry import CallWatch, Observer
 from ttg_async._core.transport import RawResponse, RequestSpec, Transport
 
 __all__ = ["IDEMPOTENCY_HEADER", "Decode", "Pipeline"]
@@ -45,7 +46,7 @@ class Pipeline:
     >>> await pipeline.call(spec, decode, policy=RetryPolicy(), timeout=30.0)  # doctest: +SKIP
     """
 
-    __slots__ = ("gate", "transport")
+    __slots__ = ("gate", "observer", "transport")
 
     def __init__(
         self,
@@ -54,6 +55,7 @@ class Pipeline:
         session: aiohttp.ClientSession | None,
         *,
         default_headers: Mapping[str, str] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         # Every client of either API builds one pipeline (its views share it): $TTG_LOG is
         # honoured here, so a program that only uses Buyback gets the SDK's log too.
@@ -64,6 +66,8 @@ class Pipeline:
             base_url, max_connections, session, default_headers=default_headers
         )
         self.gate = RateLimitGate()
+        # Hooks and OpenTelemetry (``_core/telemetry.py``); None when neither can see a call.
+        self.observer = observer if observer is not None and observer.enabled else None
 
     @property
     def closed(self) -> bool:
@@ -94,6 +98,11 @@ class Pipeline:
         transport = self.transport
         if transport._closed:
             raise ClientClosedError("this client is closed; create a new one")
+        observer = self.observer
+        if observer is not None:
+            watch = observer.begin(spec.method, spec.path, spec.request_id)
+            if watch is not None:
+                return await self._watched(watch, spec, decode, policy, timeout, on_attempt)
         failed: TTGError | None = None
         started = time.monotonic()  # for "gave up after 3 attempts in 1.10 s"
         if (
@@ -143,6 +152,67 @@ class Pipeline:
             failed=failed,
             started=started,
         )
+
+    async def _watched(
+        self,
+        watch: CallWatch,
+        spec: RequestSpec,
+        decode: Decode[T],
+        policy: RetryPolicy,
+        timeout: float,
+        on_attempt: Callable[[], None] | None,
+    ) -> T:
+        """`call`, with each attempt, answer and wait told to ``watch`` (spans, metrics, hooks)."""
+        transport = self.transport
+        deadline_at = (
+            None if policy.deadline is None else asyncio.get_running_loop().time() + policy.deadline
+        )
+        made = 0
+
+        async def attempt(budget: float) -> T:
+            nonlocal made
+            self.check_open()
+            if on_attempt is not None:
+                on_attempt()
+            made += 1
+            seen = await watch.attempt_started(made)
+            sent = time.monotonic()
+            status: int | None = None
+            try:
+                raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
+                status = raw.status
+                result = decode(raw, spec.request_id)
+            except TTGError as exc:
+                if log.isEnabledFor(logging.DEBUG):
+                    outcome = type(exc).__name__ if status is None else str(status)
+                    _log_attempt(spec, made, policy.max_attempts, outcome, sent)
+                await watch.attempt_ended(seen, status, exc)
+                raise
+            except BaseException as exc:  # cancelled, or a bug: close the span, tell no hook
+                watch.attempt_abandoned(seen, exc)
+                raise
+            if log.isEnabledFor(logging.DEBUG):
+                _log_attempt(spec, made, policy.max_attempts, str(status), sent)
+            await watch.attempt_ended(seen, status, None)
+            return result
+
+        try:
+            result = await run_with_retries(
+                attempt,
+                policy=policy,
+                method=spec.method,
+                path=spec.path,
+                request_id=spec.request_id,
+                timeout=timeout,
+                gate=self.gate,
+                keyed=IDEMPOTENCY_HEADER in spec.headers,
+                watch=watch,
+            )
+        except BaseException as exc:
+            watch.end(exc)
+            raise
+        watch.end(None)
+        return result
 
 
 def log_target(spec: RequestSpec) -> str:

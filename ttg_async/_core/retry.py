@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 import backoff
 
@@ -41,6 +41,9 @@ from ttg_async._core.errors import (
     ServerError,
     TTGError,
 )
+
+if TYPE_CHECKING:
+    from ttg_async._core.telemetry import CallWatch
 
 __all__ = [
     "GateClosedError",
@@ -426,6 +429,7 @@ async def run_with_retries(
     keyed: bool = False,
     failed: TTGError | None = None,
     started: float | None = None,
+    watch: CallWatch | None = None,
 ) -> T:
     """Run ``attempt(budget)`` until it succeeds or the policy says stop; return its result.
 
@@ -433,7 +437,8 @@ async def run_with_retries(
     (its straight path, taken only when the policy has no deadline and the gate was open):
     the loop judges it as its own first failure. ``started`` is when the call began
     (``time.monotonic()``; now, when not given): the error raised on giving up says how long
-    the call took (``elapsed``) and how many attempts it made.
+    the call took (``elapsed``) and how many attempts it made. ``watch``, when given, is told
+    of every wait before a retry and every wait at the gate (hooks, spans, metrics).
 
     Each attempt gets ``budget`` = the per-attempt ``timeout``, shortened to what is left of
     ``policy.deadline``. Before every attempt the loop waits at ``gate``; a ``429`` with
@@ -543,6 +548,8 @@ async def run_with_retries(
                     "reason": verdict.reason,
                 },
             )
+            if watch is not None:
+                await watch.retrying(made, last, wait)
             await asyncio.sleep(wait)
 
         remaining = left()
@@ -574,6 +581,8 @@ async def run_with_retries(
         bound = (
             policy.max_retry_after if remaining is None else min(policy.max_retry_after, remaining)
         )
+        # Only a gate actually shut is a wait worth telling (``ttg.client.gate_wait``).
+        shut_at = loop.time() if watch is not None and gate.reopen_at > loop.time() else None
         try:
             await gate.wait(timeout=bound)
         except GateClosedError as closed:
@@ -601,6 +610,8 @@ async def run_with_retries(
                 path=path,
                 elapsed=time.monotonic() - began,
             ) from last
+        if watch is not None and shut_at is not None:
+            watch.gate_waited(loop.time() - shut_at)
 
         remaining = left()
         budget = timeout if remaining is None else min(timeout, remaining)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
 import aiohttp
@@ -19,14 +19,16 @@ from ttg_async._core.checks import check_headers
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
+from ttg_async._core.hooks import Hook
 from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
 from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
+from ttg_async._core.telemetry import Observer, build_observer
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl, CrawlStorageError
-from ttg_async._ttg.protocol import STRICT, RawResponse, RequestSpec, build_request
+from ttg_async._ttg.protocol import NAMING, STRICT, RawResponse, RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
 
 __all__ = ["TTGClient"]
@@ -94,10 +96,16 @@ class _Shared:
 
     __slots__ = ("config", "crawls", "pipeline")
 
-    def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
+    def __init__(
+        self, config: ClientConfig, session: aiohttp.ClientSession | None, observer: Observer
+    ) -> None:
         self.config = config
         self.pipeline = Pipeline(
-            config.base_url, config.max_connections, session, default_headers=config.base_headers
+            config.base_url,
+            config.max_connections,
+            session,
+            default_headers=config.base_headers,
+            observer=observer,
         )
         # Crawls still running when the client closes are stopped first.
         self.crawls: weakref.WeakSet[Crawl] = weakref.WeakSet()
@@ -124,6 +132,14 @@ class TTGClient(ClientBase):
     environment the key belongs to (``sk_test_`` staging, ``sk_live_`` production). Every
     mistake among these raises [`ConfigurationError`][ttg_async.ConfigurationError] here, before any
     network call.
+
+    ``event_hooks={"request": [...], "response": [...], "retry": [...]}`` calls your functions
+    with a [`RequestEvent`][ttg_async.RequestEvent], [`ResponseEvent`][ttg_async.ResponseEvent]
+    or [`RetryEvent`][ttg_async.RetryEvent] for every attempt, answer and retry wait. With
+    ``opentelemetry-api`` installed, every call makes a span (``ttg.events.get``) with one
+    HTTP client span per attempt, and metrics, through the global providers or
+    ``tracer_provider=``/``meter_provider=``; ``telemetry=False`` turns that off (see
+    ``docs/observability.md``).
     """
 
     locations: Locations
@@ -147,6 +163,10 @@ class TTGClient(ClientBase):
         session: aiohttp.ClientSession | None = None,
         max_retries: int | None = None,
         strict: bool = False,
+        event_hooks: Mapping[str, Sequence[Hook]] | None = None,
+        telemetry: bool = True,
+        tracer_provider: object = None,
+        meter_provider: object = None,
     ) -> None:
         config = resolve_config(
             api_key=api_key,
@@ -166,7 +186,16 @@ class TTGClient(ClientBase):
                     field="max_retries",
                 )
             retry = _max_retries_policy(max_retries)
-        self._init(_Shared(config, session), retry or RetryPolicy(), config.timeout, view=False)
+        observer = build_observer(
+            NAMING,
+            config.base_url,
+            event_hooks=event_hooks,
+            telemetry=telemetry,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
+        shared = _Shared(config, session, observer)
+        self._init(shared, retry or RetryPolicy(), config.timeout, view=False)
         self._strict = _check_strict(strict)
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:

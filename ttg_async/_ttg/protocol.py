@@ -24,6 +24,7 @@ from ttg_async._core.errors import (
     CommittedWriteDecodeError,
     ResponseDecodeError,
 )
+from ttg_async._core.telemetry import OperationNaming
 from ttg_async._core.transport import RawResponse, RequestSpec
 from ttg_async._core.wire import (
     api_error,
@@ -39,6 +40,7 @@ from ttg_async._ttg.models import DataEnvelope, ListEnvelope, Pagination
 
 __all__ = [
     "API_PREFIX",
+    "NAMING",
     "STRICT",
     "DataReader",
     "ListReader",
@@ -354,3 +356,19 @@ def decode_list(
         status, headers, body, _list_decoder(type_), request_id, f"list of {type_.__name__}"
     )
     return envelope.data, envelope.pagination
+
+
+#: Span names and URL templates of TTG calls (``ttg.events.get``,
+#: ``/api/v3/events/{eventId}``): see ``docs/observability.md``.
+NAMING: Final = OperationNaming(
+    "ttg",
+    API_PREFIX,
+    ids={
+        "locations": "locationId",
+        "events": "eventId",
+        "occurrences": "occurrenceId",
+        "carts": "cartId",
+        "orders": "orderId",
+    },
+    resources={"inventory-items": "inventory"},
+)

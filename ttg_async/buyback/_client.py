@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
@@ -21,9 +21,11 @@ import aiohttp
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import AuthenticationError, TTGError
+from ttg_async._core.hooks import Hook
 from ttg_async._core.options import CallOptions, merge_headers
 from ttg_async._core.pipeline import Pipeline
 from ttg_async._core.retry import RetryPolicy
+from ttg_async._core.telemetry import Observer, build_observer
 from ttg_async._core.transport import RawResponse, RequestSpec
 from ttg_async._core.wire import header, new_request_id
 from ttg_async.buyback._auth import TokenCache
@@ -31,6 +33,7 @@ from ttg_async.buyback._config import BuybackConfig, resolve_buyback_config
 from ttg_async.buyback._errors import InvalidCredentialsError
 from ttg_async.buyback._models import Token
 from ttg_async.buyback._protocol import (
+    NAMING,
     TOKEN_PATH,
     PreparedBody,
     build_request,
@@ -65,9 +68,13 @@ class _Shared:
 
     __slots__ = ("config", "pipeline", "tokens")
 
-    def __init__(self, config: BuybackConfig, session: aiohttp.ClientSession | None) -> None:
+    def __init__(
+        self, config: BuybackConfig, session: aiohttp.ClientSession | None, observer: Observer
+    ) -> None:
         self.config = config
-        self.pipeline = Pipeline(config.base_url, config.max_connections, session)
+        self.pipeline = Pipeline(
+            config.base_url, config.max_connections, session, observer=observer
+        )
         self.tokens = TokenCache()
 
 
@@ -97,6 +104,10 @@ class BuybackClient(ClientBase):
     ``$TBB_CLIENT_SECRET``, ``base_url`` to ``$TBB_BASE_URL`` and then the production URL.
     Plain ``http://`` is refused except on loopback. Mistakes raise
     [`ConfigurationError`][ttg_async.ConfigurationError] here, before any network call.
+
+    ``event_hooks=``, ``telemetry=``, ``tracer_provider=`` and ``meter_provider=`` work as for
+    [`TTGClient`][ttg_async.TTGClient]; spans are named ``tbb.events.get`` and so on, and the
+    token request is a call of its own (``tbb.auth.token``). See ``docs/observability.md``.
     """
 
     events: Events
@@ -115,6 +126,10 @@ class BuybackClient(ClientBase):
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
         session: aiohttp.ClientSession | None = None,
+        event_hooks: Mapping[str, Sequence[Hook]] | None = None,
+        telemetry: bool = True,
+        tracer_provider: object = None,
+        meter_provider: object = None,
     ) -> None:
         config = resolve_buyback_config(
             client_id=client_id,
@@ -124,7 +139,15 @@ class BuybackClient(ClientBase):
             max_connections=max_connections,
         )
         policy = check_client_args(retry, session)
-        self._init(_Shared(config, session), policy, config.timeout, view=False)
+        observer = build_observer(
+            NAMING,
+            config.base_url,
+            event_hooks=event_hooks,
+            telemetry=telemetry,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
+        self._init(_Shared(config, session, observer), policy, config.timeout, view=False)
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
         self._shared = shared

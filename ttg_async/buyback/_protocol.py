@@ -24,6 +24,7 @@ import msgspec
 from ttg_async._core.decoding import TolerantDecoder, warn_repaired
 from ttg_async._core.errors import APIError, ResponseDecodeError
 from ttg_async._core.pagination import Page
+from ttg_async._core.telemetry import OperationNaming
 from ttg_async._core.transport import RawResponse, RequestSpec
 from ttg_async._core.wire import (
     api_error,
@@ -46,6 +47,7 @@ from ttg_async.buyback._models import (
 
 __all__ = [
     "API_PREFIX",
+    "NAMING",
     "TOKEN_PATH",
     "USER_AGENT",
     "PreparedBody",
@@ -276,3 +278,13 @@ def page_from(
     if has_more is None:
         has_more = offset + len(items) < total
     return Page(items, limit, offset, total, has_more=has_more)
+
+
+#: Span names and URL templates of Buyback calls (``tbb.events.get``,
+#: ``/v1/events/{event_id}``): see ``docs/observability.md``.
+NAMING: Final = OperationNaming(
+    "tbb",
+    API_PREFIX,
+    ids={"events": "event_id", "sections": "section_name"},
+    fixed={TOKEN_PATH: "tbb.auth.token"},
+)
