@@ -13,6 +13,9 @@ PROMISED = {
     "Page",
     "RetryPolicy",
     "APIResponse",
+    # Hot reads
+    "ResponseCache",
+    "CacheStats",
     # Models and request types
     "Money",
     "Location",

@@ -27,6 +27,7 @@ from ttg_async._core.errors import (
     ServerError,
     TTGError,
 )
+from ttg_async._core.hot import CacheStats, ResponseCache
 from ttg_async._core.pagination import Page, Paginator
 from ttg_async._core.response import APIResponse
 from ttg_async._core.retry import RetryPolicy
@@ -78,6 +79,7 @@ __all__ = [
     "AssignedSeat",
     "AuthenticationError",
     "Barcode",
+    "CacheStats",
     "Cart",
     "CartExpiredError",
     "CartItem",
@@ -116,6 +118,7 @@ __all__ = [
     "ProviderCodeNotFoundError",
     "RateLimitError",
     "ReceiptLine",
+    "ResponseCache",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",

@@ -55,6 +55,7 @@ def test_signature_matches_the_contract() -> None:
         "retry",
         "max_connections",
         "session",
+        "cache",
     ]
     assert params["timeout"].default == 30.0
     assert params["max_connections"].default == 64

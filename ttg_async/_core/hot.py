@@ -1,0 +1,480 @@
+"""Hot reads: identical GETs in flight share one request, and an optional response cache.
+
+Names neither API. A client computes a key for each GET (`request_key`: everything that
+reaches the wire, with the credentials behind it hashed) and hands the call to its
+`HotReads`, which either serves it from a `ResponseCache`, joins a request already in
+flight for the same key, or starts one.
+
+The shared request runs in a task of its own, so that no caller owns it: each caller waits
+for it with its own deadline and its own cancellation, and the task is cancelled when the
+last caller stops waiting. What is shared is the raw answer: every caller but the one served
+first decodes it again, so no caller holds an object (or a list) another caller holds. An
+error reaches each caller as its own copy, of the same class, and is never kept.
+
+The cache (off unless a client is given one) keeps raw answers for ``ttl`` seconds in an LRU
+bounded by ``max_entries``, refreshes an entry early with the probability of XFetch (Vattani,
+Chierichetti, Lowenstein, VLDB 2015), by at most one caller at a time, and forgets entries by
+tag when a write makes them stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from ttg_async._core.errors import APITimeoutError, ConfigurationError
+from ttg_async._core.transport import RawResponse, RequestSpec
+
+__all__ = [
+    "SERVED",
+    "CacheStats",
+    "HotReads",
+    "ResponseCache",
+    "identity_digest",
+    "request_key",
+]
+
+T = TypeVar("T")
+
+log: Final = logging.getLogger("ttg_async")
+
+#: How the current task's last call was served: ``"upstream"`` (it sent the request),
+#: ``"coalesced"`` (it joined another caller's request) or ``"cache"``. Set in the caller's
+#: own context as each hot read returns, for hooks and telemetry to read.
+SERVED: Final[ContextVar[str]] = ContextVar("ttg_async_served", default="upstream")
+
+_REQUEST_ID: Final = "x-request-id"
+_REQUEST_ID_HEADER: Final = "X-Request-ID"
+#: XFetch's beta: 1.0 is the paper's choice (larger refreshes earlier).
+_BETA: Final = 1.0
+#: The least "time to recompute" an entry is given, as a share of the TTL: a fetch measured
+#: as instant (a coarse clock, a fast loopback) is still refreshed a little early.
+_MIN_DELTA: Final = 0.01
+
+Decode = Callable[[RawResponse, str], T]
+#: A fetch is given a decode and returns what it returned: (raw answer, request ID, value).
+Fetched = tuple[RawResponse, str, Any]
+Fetch = Callable[[Decode[Fetched]], Awaitable[Fetched]]
+Key = tuple[Hashable, ...]
+
+
+def identity_digest(*parts: str) -> bytes:
+    """A digest of a client's identity (base URL, credentials): keys never hold a secret.
+
+    >>> len(identity_digest("https://api.example.com", "sk_test_x", "retailer"))
+    16
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.digest()
+
+
+def _headers_digest(headers: Mapping[str, str]) -> bytes:
+    # Header names are case-insensitive; the request ID differs on every call by design.
+    items = sorted((k.lower(), v) for k, v in headers.items() if k.lower() != _REQUEST_ID)
+    return identity_digest(*(f"{k}:{v}" for k, v in items))
+
+
+def request_key(identity: bytes, spec: RequestSpec, *flavor: Hashable) -> Key:
+    """The coalescing and cache key of a request: never the URL alone.
+
+    ``identity`` covers the client's base URL and fixed headers (credentials, retailer,
+    language), hashed. ``spec.own_headers``, when the protocol set them, are the headers beyond
+    those; otherwise every header is hashed in. ``flavor`` is what else changes the answer a
+    caller gets (how strictly it is decoded).
+    """
+    own = spec.own_headers
+    if own is not None:
+        if len(own) == 1 and _REQUEST_ID_HEADER in own:
+            headers: Hashable = ()
+        else:
+            headers = _headers_digest(own)
+    else:
+        headers = _headers_digest(spec.headers)
+    return (identity, spec.method, spec.path, spec.query, headers, *flavor)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """What a client's hot reads have done so far (see ``client.cache_stats()``).
+
+    Attributes:
+        hits: Calls answered from the cache.
+        misses: Calls that looked in the cache and found nothing fresh.
+        coalesced: Calls that joined an identical request already in flight.
+        refreshes: Early refreshes of an entry still fresh (at most one at a time per key).
+        evictions: Entries dropped to keep the cache within ``max_entries``.
+
+    >>> CacheStats(hits=3, misses=1, coalesced=0, refreshes=0, evictions=0).hits
+    3
+    """
+
+    hits: int
+    misses: int
+    coalesced: int
+    refreshes: int
+    evictions: int
+
+
+class _Entry:
+    __slots__ = ("delta", "expires", "raw", "refreshing", "request_id", "tags")
+
+    def __init__(
+        self,
+        raw: RawResponse,
+        request_id: str,
+        expires: float,
+        delta: float,
+        tags: tuple[Hashable, ...],
+    ) -> None:
+        self.raw = raw
+        self.request_id = request_id
+        self.expires = expires
+        self.delta = delta  # how long the fetch took: XFetch refreshes earlier for slow ones
+        self.tags = tags
+        self.refreshing = False
+
+
+class ResponseCache:
+    """A cache of successful GET answers for ``ttl`` seconds, at most ``max_entries`` of them.
+
+    >>> ttg = TTGClient(..., cache=ResponseCache(ttl=5.0, max_entries=10_000))  # doctest: +SKIP
+
+    Keyed like coalescing (method, path, query, headers, and a hash of the credentials), so
+    one cache may serve several clients. Errors are never kept. An entry near the end of its
+    life is refreshed early by one caller (XFetch), while the others are still served the
+    entry. ``clock`` is the monotonic clock the cache's own decisions use (expiry, early
+    refresh); tests pass their own.
+    """
+
+    __slots__ = (
+        "_by_tag",
+        "_entries",
+        "_epoch",
+        "clock",
+        "evictions",
+        "hits",
+        "max_entries",
+        "misses",
+        "refreshes",
+        "ttl",
+    )
+
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int = 10_000,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
+            raise ConfigurationError(
+                f"must be a number of seconds above 0, got {ttl!r}", field="ttl"
+            )
+        if not math.isfinite(ttl):
+            raise ConfigurationError(f"must be finite, got {ttl!r}", field="ttl")
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+            raise ConfigurationError(
+                f"must be an int of 1 or more, got {max_entries!r}", field="max_entries"
+            )
+        if not callable(clock):
+            raise ConfigurationError("must be callable (a monotonic clock)", field="clock")
+        self.ttl = float(ttl)
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._by_tag: dict[Hashable, set[Key]] = {}
+        # Bumped by every invalidation: a fetch that began before one is not stored.
+        self._epoch = 0
+        self.hits = 0
+        self.misses = 0
+        self.refreshes = 0
+        self.evictions = 0
+
+    def __repr__(self) -> str:
+        return f"ResponseCache(ttl={self.ttl}, max_entries={self.max_entries})"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+        self._by_tag.clear()
+        self._epoch += 1
+
+    def invalidate(self, tags: Iterable[Hashable]) -> None:
+        """Forget every entry carrying one of ``tags`` (a client knows what a write touches)."""
+        self._epoch += 1
+        for tag in tags:
+            for key in self._by_tag.pop(tag, ()):
+                entry = self._entries.pop(key, None)
+                if entry is not None:
+                    self._untag(key, entry)
+
+    # -- used by HotReads -------------------------------------------------------------------
+    def _untag(self, key: Key, entry: _Entry) -> None:
+        for tag in entry.tags:
+            keys = self._by_tag.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_tag[tag]
+
+    def _lookup(self, key: Key) -> tuple[_Entry | None, bool]:
+        """The fresh entry for ``key`` (or ``None``), and whether this caller should refresh it."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None, False
+        now = self.clock()
+        if now >= entry.expires:
+            del self._entries[key]
+            self._untag(key, entry)
+            return None, False
+        self._entries.move_to_end(key)
+        if entry.refreshing:
+            return entry, False
+        # XFetch: refresh when now - delta * beta * ln(U) >= expiry, U uniform in (0, 1].
+        early = -entry.delta * _BETA * math.log(1.0 - random.random())
+        return entry, now + early >= entry.expires
+
+    def _store(
+        self, key: Key, raw: RawResponse, request_id: str, delta: float, tags: tuple[Hashable, ...]
+    ) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._untag(key, old)
+        delta = max(delta, self.ttl * _MIN_DELTA)
+        self._entries[key] = _Entry(raw, request_id, self.clock() + self.ttl, delta, tags)
+        for tag in tags:
+            self._by_tag.setdefault(tag, set()).add(key)
+        while len(self._entries) > self.max_entries:
+            old_key, old_entry = self._entries.popitem(last=False)
+            self._untag(old_key, old_entry)
+            self.evictions += 1
+
+
+class _Flight:
+    """One shared request in flight, and how many callers wait for it."""
+
+    __slots__ = ("ends_at", "key", "request_id", "served", "task", "waiters")
+
+    def __init__(self, key: Key, request_id: str, ends_at: float | None) -> None:
+        self.key = key
+        self.request_id = request_id
+        self.ends_at = ends_at  # the shared request's own deadline (loop time), if any
+        self.waiters = 0
+        self.served = False  # the first caller served takes the value decoded in the task
+        self.task: asyncio.Task[Fetched | BaseException]
+
+
+def _keep(decode: Decode[T]) -> Decode[Fetched]:
+    def keep(raw: RawResponse, request_id: str) -> Fetched:
+        return raw, request_id, decode(raw, request_id)
+
+    return keep
+
+
+def own_copy(exc: BaseException) -> BaseException:
+    """A copy of ``exc`` for one more caller: same class, same attributes, its own traceback."""
+    try:
+        copy = type(exc).__new__(type(exc))
+        copy.__dict__.update(exc.__dict__)
+        copy.args = exc.args
+        copy.__cause__ = exc.__cause__
+        copy.__suppress_context__ = exc.__suppress_context__
+        for note in getattr(exc, "__notes__", ()):
+            copy.add_note(note)
+    except Exception:  # pragma: no cover - an exception type that cannot be copied
+        return exc
+    return copy
+
+
+class HotReads:
+    """One client's flights in progress, its optional cache, and its coalesced count.
+
+    Shared by a client and its views; a view chooses per call whether to coalesce and which
+    cache (if any) to use.
+    """
+
+    __slots__ = ("cache", "coalesced", "flights")
+
+    def __init__(self, cache: ResponseCache | None) -> None:
+        self.cache = cache
+        self.flights: dict[Key, _Flight] = {}
+        self.coalesced = 0
+
+    def stats(self) -> CacheStats:
+        cache = self.cache
+        if cache is None:
+            return CacheStats(0, 0, self.coalesced, 0, 0)
+        return CacheStats(
+            cache.hits, cache.misses, self.coalesced, cache.refreshes, cache.evictions
+        )
+
+    def detach(self) -> None:
+        """New callers no longer join the requests in flight (a write may have made them stale).
+
+        Those requests go on for the callers already waiting.
+        """
+        self.flights.clear()
+
+    async def read(
+        self,
+        key: Key,
+        fetch: Fetch,
+        decode: Decode[T],
+        *,
+        request_id: str,
+        target: str,
+        coalesce: bool,
+        cache: ResponseCache | None,
+        tags: tuple[Hashable, ...] = (),
+        wait: float | None = None,
+    ) -> T:
+        """Serve one GET: from ``cache``, by joining a flight, or by starting one.
+
+        ``fetch(decode)`` sends the request (retries included) and returns what ``decode``
+        returned; ``request_id`` is the ID it sends, ``target`` the path for log lines.
+        ``wait`` is this caller's own deadline in seconds (``None``: as long as the request
+        takes).
+        """
+        refresh_entry: _Entry | None = None
+        if cache is not None:
+            entry, refresh = cache._lookup(key)
+            if entry is not None and not refresh:
+                cache.hits += 1
+                SERVED.set("cache")
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "GET %s: served from the cache (request %s)",
+                        target,
+                        entry.request_id,
+                        extra={"request_id": entry.request_id, "served": "cache"},
+                    )
+                return decode(entry.raw, entry.request_id)
+            if entry is not None:
+                # This caller refreshes it; the others keep being served the entry meanwhile.
+                entry.refreshing = True
+                cache.refreshes += 1
+                refresh_entry = entry
+            else:
+                cache.misses += 1
+        try:
+            loop = asyncio.get_running_loop()
+            ends_at = None if wait is None else loop.time() + wait
+            flight = self.flights.get(key) if coalesce else None
+            if flight is not None:
+                self.coalesced += 1
+                SERVED.set("coalesced")
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "GET %s: joined request %s",
+                        target,
+                        flight.request_id,
+                        extra={"request_id": flight.request_id, "served": "coalesced"},
+                    )
+            else:
+                flight = _Flight(key, request_id, ends_at)
+                flight.task = loop.create_task(
+                    self._fly(flight, fetch, _keep(decode), cache, tags, coalesce)
+                )
+                if coalesce:
+                    self.flights[key] = flight
+                SERVED.set("upstream")
+            if ends_at is not None and (flight.ends_at is None or ends_at < flight.ends_at):
+                return await self._wait(flight, decode, ends_at)
+            # The shared request ends by this caller's deadline, with the pipeline's own error.
+            return await self._wait(flight, decode, None)
+        finally:
+            if refresh_entry is not None:
+                refresh_entry.refreshing = False
+
+    async def _fly(
+        self,
+        flight: _Flight,
+        fetch: Fetch,
+        keep: Decode[Fetched],
+        cache: ResponseCache | None,
+        tags: tuple[Hashable, ...],
+        coalesce: bool,
+    ) -> Fetched | BaseException:
+        """The shared request: an error is returned (so that no task ends with one unread)."""
+        epoch = 0 if cache is None else cache._epoch
+        started = 0.0 if cache is None else cache.clock()
+        try:
+            fetched = await fetch(keep)
+        except Exception as exc:
+            return exc
+        finally:
+            # Done: the next caller starts afresh (an error is never kept).
+            if coalesce and self.flights.get(flight.key) is flight:
+                del self.flights[flight.key]
+        if cache is not None and cache._epoch == epoch:
+            cache._store(flight.key, fetched[0], fetched[1], cache.clock() - started, tags)
+        return fetched
+
+    async def _wait(self, flight: _Flight, decode: Decode[T], ends_at: float | None) -> T:
+        """Wait for the shared request; ``ends_at``: this caller's own, earlier, deadline."""
+        task = flight.task
+        flight.waiters += 1
+        try:
+            if ends_at is None:
+                outcome = await asyncio.shield(task)
+            else:
+                try:
+                    async with asyncio.timeout_at(ends_at):
+                        outcome = await asyncio.shield(task)
+                except TimeoutError:
+                    raise APITimeoutError(
+                        "no answer within this call's deadline from the request it joined, "
+                        f"{flight.request_id}",
+                        request_id=flight.request_id,
+                    ) from None
+        finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not task.done():
+                # Nobody waits any more: the shared request is cancelled, and the last caller
+                # to leave waits for it to let go of its connection, as a call of its own would.
+                task.cancel()
+                if self.flights.get(flight.key) is flight:
+                    del self.flights[flight.key]
+                await asyncio.wait((task,))
+        if isinstance(outcome, BaseException):
+            if not flight.served:
+                flight.served = True
+                raise outcome
+            raise own_copy(outcome)
+        raw, request_id, value = outcome
+        if not flight.served:
+            flight.served = True
+            result: T = value
+            return result
+        # Every other caller decodes its own objects from the same bytes.
+        return decode(raw, request_id)
+
+
+def check_cache(value: object, field: str = "cache") -> ResponseCache | None:
+    """A constructor's ``cache=``: a `ResponseCache` or ``None``."""
+    if value is not None and not isinstance(value, ResponseCache):
+        raise ConfigurationError(
+            f"must be a ResponseCache or None, not {type(value).__name__}", field=field
+        )
+    return value
+
+
+def check_coalesce(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"must be a bool, not {type(value).__name__}", field="coalesce")
+    return value
