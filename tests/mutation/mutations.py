@@ -49,6 +49,9 @@ CHECKPOINT_TESTS = "tests/test_crawl_checkpoint.py"
 JSONL_TESTS = "tests/test_crawl_jsonl.py"
 INPUTS = "tests/test_inputs.py"
 BB_INPUTS = "tests/buyback/test_buyback_inputs.py"
+HOT = "ttg_async/_core/hot.py"
+HOT_TESTS = "tests/test_hot_reads.py"
+BB_HOT_TESTS = "tests/buyback/test_buyback_hot.py"
 
 
 @dataclass(frozen=True)
@@ -922,5 +925,63 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            pass\n",
         "a secret given as '--client-secret VALUE' (two words) is echoed",
         (INPUTS,),
+    ),
+    # -- hot reads (issue 21) ---------------------------------------------------------------
+    Mutation(
+        "hot-key-url-alone",
+        HOT,
+        "    return (identity, spec.method, spec.path, spec.query, headers, *flavor)\n",
+        "    return (spec.method, spec.path, spec.query)\n",
+        "coalescing and the cache keyed on the URL alone: a French caller gets the English "
+        "answer, another retailer's or key's answer is shared",
+        (HOT_TESTS, BB_HOT_TESTS),
+    ),
+    Mutation(
+        "hot-error-cached",
+        HOT,
+        "        except Exception as exc:\n            return exc\n",
+        "        except Exception as exc:\n"
+        "            if cache is not None and hasattr(exc, 'status'):\n"
+        "                headers = getattr(exc, 'headers', None) or {}\n"
+        "                raw = RawResponse(exc.status, headers, b'{}')\n"
+        "                cache._store(flight.key, raw, flight.request_id, 0.0, tags)\n"
+        "            return exc\n",
+        "an error answer kept in the cache: a passing 500 is served to every later caller",
+        (HOT_TESTS,),
+    ),
+    Mutation(
+        "hot-leader-cancel-cancels-followers",
+        HOT,
+        "            if ends_at is None:\n                outcome = await asyncio.shield(task)\n",
+        "            if ends_at is None:\n                outcome = await task\n",
+        "the shared request awaited unshielded: the first caller to be cancelled (a client "
+        "that hung up) cancels the request every other caller joined",
+        (HOT_TESTS, BB_HOT_TESTS),
+    ),
+    Mutation(
+        "hot-no-invalidation-after-order",
+        RESOURCES,
+        "            self._client._shared.wrote(cart, None)\n",
+        "            pass\n",
+        "no invalidation after an order: the cart and the inventory it bought from are served "
+        "from the cache as they were before the purchase",
+        (HOT_TESTS,),
+    ),
+    Mutation(
+        "hot-abandoned-request-left-running",
+        HOT,
+        "                task.cancel()\n"
+        "                if self.flights.get(flight.key) is flight:\n",
+        "                if self.flights.get(flight.key) is flight:\n",
+        "a shared request nobody waits for any more is left running, holding a connection",
+        (HOT_TESTS,),
+    ),
+    Mutation(
+        "hot-followers-share-objects",
+        HOT,
+        "        return decode(raw, request_id)\n",
+        "        return value  # type: ignore[no-any-return]\n",
+        "every caller gets the same objects: one handler clearing a list empties it for all",
+        (HOT_TESTS, BB_HOT_TESTS),
     ),
 )
