@@ -941,10 +941,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         HOT,
         "        except Exception as exc:\n            return exc\n",
         "        except Exception as exc:\n"
-        "            if cache is not None and hasattr(exc, 'status'):\n"
-        "                headers = getattr(exc, 'headers', None) or {}\n"
-        "                raw = RawResponse(exc.status, headers, b'{}')\n"
-        "                cache._store(flight.key, raw, flight.request_id, 0.0, tags)\n"
+        "            if cache is not None:\n"
+        "                cache._store(flight.key, exc, flight.request_id, 0.0, tags)\n"
         "            return exc\n",
         "an error answer kept in the cache: a passing 500 is served to every later caller",
         (HOT_TESTS,),
@@ -952,7 +950,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "hot-leader-cancel-cancels-followers",
         HOT,
-        "            if ends_at is None:\n                outcome = await asyncio.shield(task)\n",
+        "            if ends_at is None:\n                outcome = await waiter\n",
         "            if ends_at is None:\n                outcome = await task\n",
         "the shared request awaited unshielded: the first caller to be cancelled (a client "
         "that hung up) cancels the request every other caller joined",
@@ -977,11 +975,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         (HOT_TESTS,),
     ),
     Mutation(
-        "hot-followers-share-objects",
+        "hot-followers-share-lists",
         HOT,
-        "        return decode(raw, request_id)\n",
-        "        return value  # type: ignore[no-any-return]\n",
-        "every caller gets the same objects: one handler clearing a list empties it for all",
+        "        return own(outcome[1])\n",
+        "        return outcome[1]  # type: ignore[no-any-return]\n",
+        "every caller gets the same list: one handler clearing its answer empties it for all",
         (HOT_TESTS, BB_HOT_TESTS),
     ),
 )

@@ -6,12 +6,14 @@ reaches the wire, with the credentials behind it hashed) and hands the call to i
 flight for the same key, or starts one.
 
 The shared request runs in a task of its own, so that no caller owns it: each caller waits
-for it with its own deadline and its own cancellation, and the task is cancelled when the
-last caller stops waiting. What is shared is the raw answer: every caller but the one served
-first decodes it again, so no caller holds an object (or a list) another caller holds. An
-error reaches each caller as its own copy, of the same class, and is never kept.
+for it on a future of its own, with its own deadline and its own cancellation, and the task
+is cancelled when the last caller stops waiting. Models are frozen, so callers share them;
+every list handed out (an answer that is a list, the items of a page) is each caller's own
+copy, so no caller can change what another holds. (Nested lists inside a frozen model are
+shared: models are read-only values.) An error reaches each caller as its own copy, of the
+same class, and is never kept.
 
-The cache (off unless a client is given one) keeps raw answers for ``ttl`` seconds in an LRU
+The cache (off unless a client is given one) keeps decoded answers for ``ttl`` seconds in an LRU
 bounded by ``max_entries``, refreshes an entry early with the probability of XFetch (Vattani,
 Chierichetti, Lowenstein, VLDB 2015), by at most one caller at a time, and forgets entries by
 tag when a write makes them stale.
@@ -61,8 +63,8 @@ _BETA: Final = 1.0
 _MIN_DELTA: Final = 0.01
 
 Decode = Callable[[RawResponse, str], T]
-#: A fetch is given a decode and returns what it returned: (raw answer, request ID, value).
-Fetched = tuple[RawResponse, str, Any]
+#: A fetch is given a decode and returns what it returned: (request ID, value).
+Fetched = tuple[str, Any]
 Fetch = Callable[[Decode[Fetched]], Awaitable[Fetched]]
 Key = tuple[Hashable, ...]
 
@@ -128,17 +130,17 @@ class CacheStats:
 
 
 class _Entry:
-    __slots__ = ("delta", "expires", "raw", "refreshing", "request_id", "tags")
+    __slots__ = ("delta", "expires", "refreshing", "request_id", "tags", "value")
 
     def __init__(
         self,
-        raw: RawResponse,
+        value: Any,
         request_id: str,
         expires: float,
         delta: float,
         tags: tuple[Hashable, ...],
     ) -> None:
-        self.raw = raw
+        self.value = value  # never handed out itself: each caller gets its own copy
         self.request_id = request_id
         self.expires = expires
         self.delta = delta  # how long the fetch took: XFetch refreshes earlier for slow ones
@@ -250,13 +252,13 @@ class ResponseCache:
         return entry, now + early >= entry.expires
 
     def _store(
-        self, key: Key, raw: RawResponse, request_id: str, delta: float, tags: tuple[Hashable, ...]
+        self, key: Key, value: Any, request_id: str, delta: float, tags: tuple[Hashable, ...]
     ) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
             self._untag(key, old)
         delta = max(delta, self.ttl * _MIN_DELTA)
-        self._entries[key] = _Entry(raw, request_id, self.clock() + self.ttl, delta, tags)
+        self._entries[key] = _Entry(value, request_id, self.clock() + self.ttl, delta, tags)
         for tag in tags:
             self._by_tag.setdefault(tag, set()).add(key)
         while len(self._entries) > self.max_entries:
@@ -266,7 +268,11 @@ class ResponseCache:
 
 
 class _Flight:
-    """One shared request in flight, and how many callers wait for it."""
+    """One shared request in flight, and the callers waiting for it.
+
+    Each caller waits on a future of its own (so that cancelling it cancels nothing else),
+    which the task's one done-callback resolves: what ``asyncio.shield`` does, for less.
+    """
 
     __slots__ = ("ends_at", "key", "request_id", "served", "task", "waiters")
 
@@ -274,16 +280,45 @@ class _Flight:
         self.key = key
         self.request_id = request_id
         self.ends_at = ends_at  # the shared request's own deadline (loop time), if any
-        self.waiters = 0
-        self.served = False  # the first caller served takes the value decoded in the task
+        # A dict as an ordered set: callers are woken in the order they came.
+        self.waiters: dict[asyncio.Future[Fetched | BaseException], None] = {}
+        self.served = False  # the first caller given the error raises it; the others a copy
         self.task: asyncio.Task[Fetched | BaseException]
+
+    def landed(self, task: asyncio.Task[Fetched | BaseException]) -> None:
+        """The task's done-callback: every caller still waiting gets the outcome."""
+        if task.cancelled():
+            for waiter in self.waiters:
+                waiter.cancel()
+            return
+        outcome = task.result()
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(outcome)
 
 
 def _keep(decode: Decode[T]) -> Decode[Fetched]:
     def keep(raw: RawResponse, request_id: str) -> Fetched:
-        return raw, request_id, decode(raw, request_id)
+        return request_id, decode(raw, request_id)
 
     return keep
+
+
+def own(value: T) -> T:
+    """What one caller gets of a shared answer: models are frozen and shared, and every list
+    (the answer itself, or the items of a page) is a copy of its own.
+
+    >>> shared = ([1, 2], None)
+    >>> mine = own(shared)
+    >>> mine[0].clear(); shared
+    ([1, 2], None)
+    """
+    kind = type(value)
+    if kind is list:
+        return value.copy()  # type: ignore[attr-defined, no-any-return]
+    if kind is tuple:
+        return tuple(v.copy() if type(v) is list else v for v in value)  # type: ignore[attr-defined, return-value]
+    return value
 
 
 def own_copy(exc: BaseException) -> BaseException:
@@ -363,7 +398,7 @@ class HotReads:
                         entry.request_id,
                         extra={"request_id": entry.request_id, "served": "cache"},
                     )
-                return decode(entry.raw, entry.request_id)
+                return own(entry.value)  # type: ignore[no-any-return]
             if entry is not None:
                 # This caller refreshes it; the others keep being served the entry meanwhile.
                 entry.refreshing = True
@@ -387,16 +422,19 @@ class HotReads:
                     )
             else:
                 flight = _Flight(key, request_id, ends_at)
-                flight.task = loop.create_task(
+                flight.task = task = loop.create_task(
                     self._fly(flight, fetch, _keep(decode), cache, tags, coalesce)
                 )
+                task.add_done_callback(flight.landed)
                 if coalesce:
                     self.flights[key] = flight
                 SERVED.set("upstream")
             if ends_at is not None and (flight.ends_at is None or ends_at < flight.ends_at):
-                return await self._wait(flight, decode, ends_at)
+                result: T = await self._wait(flight, ends_at)
+                return result
             # The shared request ends by this caller's deadline, with the pipeline's own error.
-            return await self._wait(flight, decode, None)
+            shared: T = await self._wait(flight, None)
+            return shared
         finally:
             if refresh_entry is not None:
                 refresh_entry.refreshing = False
@@ -422,20 +460,22 @@ class HotReads:
             if coalesce and self.flights.get(flight.key) is flight:
                 del self.flights[flight.key]
         if cache is not None and cache._epoch == epoch:
-            cache._store(flight.key, fetched[0], fetched[1], cache.clock() - started, tags)
+            cache._store(flight.key, fetched[1], fetched[0], cache.clock() - started, tags)
         return fetched
 
-    async def _wait(self, flight: _Flight, decode: Decode[T], ends_at: float | None) -> T:
+    async def _wait(self, flight: _Flight, ends_at: float | None) -> Any:
         """Wait for the shared request; ``ends_at``: this caller's own, earlier, deadline."""
         task = flight.task
-        flight.waiters += 1
+        waiter: asyncio.Future[Fetched | BaseException] = task.get_loop().create_future()
+        waiters = flight.waiters
+        waiters[waiter] = None
         try:
             if ends_at is None:
-                outcome = await asyncio.shield(task)
+                outcome = await waiter
             else:
                 try:
                     async with asyncio.timeout_at(ends_at):
-                        outcome = await asyncio.shield(task)
+                        outcome = await waiter
                 except TimeoutError:
                     raise APITimeoutError(
                         "no answer within this call's deadline from the request it joined, "
@@ -443,8 +483,8 @@ class HotReads:
                         request_id=flight.request_id,
                     ) from None
         finally:
-            flight.waiters -= 1
-            if flight.waiters == 0 and not task.done():
+            del waiters[waiter]
+            if not waiters and not task.done():
                 # Nobody waits any more: the shared request is cancelled, and the last caller
                 # to leave waits for it to let go of its connection, as a call of its own would.
                 task.cancel()
@@ -456,13 +496,8 @@ class HotReads:
                 flight.served = True
                 raise outcome
             raise own_copy(outcome)
-        raw, request_id, value = outcome
-        if not flight.served:
-            flight.served = True
-            result: T = value
-            return result
-        # Every other caller decodes its own objects from the same bytes.
-        return decode(raw, request_id)
+        # Models are frozen; the lists around them are each caller's own.
+        return own(outcome[1])
 
 
 def check_cache(value: object, field: str = "cache") -> ResponseCache | None:
