@@ -10,7 +10,9 @@ The sandbox runs in a process of its own (``--latency``), so the client's CPU ti
 a call's latency runs from the call (the task's first step) to its answer. Upstream
 requests are counted by the calls that sent one (``SERVED == "upstream"``), which needs no
 tracing. With the cache (TTL 60 s) the first round fills it and the later rounds are
-answered from memory.
+answered from memory. p50 and p99 are the median round's (``all p99``: every round's calls
+together), since one round slowed by another process on a shared machine says nothing about
+the client.
 
 ``--instructions`` measures what coalescing costs a call when there is no herd: sequential
 ``events.get`` of distinct events, with coalescing on and off, counted in user-space
@@ -72,24 +74,36 @@ async def herd(base_url: str, target: tuple[str, str], args: argparse.Namespace)
         ) as client:
             ttg = client.with_options(coalesce=mode != "coalescing off")
             await ttg.locations.list(limit=1, max_items=1).collect()  # warm: a connection
+            # One round unmeasured, around the cache, so that no figure pays for first calls.
+            await one_round(ttg.with_options(cache=None), target, args.callers)
             latencies: list[float] = []
+            p50s: list[float] = []
+            p99s: list[float] = []
             upstream = 0
             cpu = 0.0
             for _ in range(args.rounds):
                 cpu_before = time.process_time()
                 results = await one_round(ttg, target, args.callers)
                 cpu += time.process_time() - cpu_before
-                latencies += [latency for latency, _ in results]
+                round_latencies = [latency for latency, _ in results]
+                latencies += round_latencies
+                quantiles = statistics.quantiles(round_latencies, n=100)
+                p50s.append(quantiles[49])
+                p99s.append(quantiles[98])
                 upstream += sum(sent for _, sent in results)
             calls = args.callers * args.rounds
-            quantiles = statistics.quantiles(latencies, n=100)
+            overall = statistics.quantiles(latencies, n=100)
             rows.append(
                 {
                     "mode": mode,
                     "calls": calls,
                     "upstream_per_round": upstream / args.rounds,
-                    "p50_ms": quantiles[49] * 1000,
-                    "p99_ms": quantiles[98] * 1000,
+                    # The median round's: one round slowed by another process on a shared
+                    # machine does not decide the figure (the overall ones are kept too).
+                    "p50_ms": statistics.median(p50s) * 1000,
+                    "p99_ms": statistics.median(p99s) * 1000,
+                    "overall_p50_ms": overall[49] * 1000,
+                    "overall_p99_ms": overall[98] * 1000,
                     "cpu_us_per_call": cpu / calls * 1e6,
                     "stats": str(client.cache_stats()),
                 }
@@ -142,7 +156,7 @@ def instructions(base_url: str, coalesce: bool, calls: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--callers", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--calls", type=int, default=400)
@@ -172,13 +186,21 @@ def main() -> None:
         f"{args.rounds} rounds, {args.latency * 1000:.0f} ms server latency"
     )
     print(
-        f"{'mode':16s} {'upstream/round':>15s} {'p50 ms':>8s} {'p99 ms':>8s} {'CPU µs/call':>12s}"
+        f"{'mode':16s} {'upstream/round':>15s} {'p50 ms':>8s} {'p99 ms':>8s} "
+        f"{'all p99 ms':>11s} {'CPU µs/call':>12s}"
     )
     for row in rows:
         print(
             f"{row['mode']:16s} {row['upstream_per_round']:15.1f} {row['p50_ms']:8.1f} "
-            f"{row['p99_ms']:8.1f} {row['cpu_us_per_call']:12.1f}"
+            f"{row['p99_ms']:8.1f} {row['overall_p99_ms']:11.1f} {row['cpu_us_per_call']:12.1f}"
         )
+    off, on = rows[0], rows[1]
+    print(
+        f"coalescing on vs off: {off['upstream_per_round'] / on['upstream_per_round']:.0f}x "
+        f"fewer upstream requests, p99 {off['p99_ms'] / on['p99_ms']:.1f}x lower "
+        f"(all rounds together: {off['overall_p99_ms'] / on['overall_p99_ms']:.1f}x), "
+        f"{off['cpu_us_per_call'] / on['cpu_us_per_call']:.1f}x less client CPU per call"
+    )
 
 
 if __name__ == "__main__":

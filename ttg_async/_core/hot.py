@@ -41,6 +41,7 @@ __all__ = [
     "CacheStats",
     "HotReads",
     "ResponseCache",
+    "headers_digest",
     "identity_digest",
     "request_key",
 ]
@@ -66,6 +67,8 @@ Decode = Callable[[RawResponse, str], T]
 #: A fetch is given a decode and returns what it returned: (request ID, value).
 Fetched = tuple[str, Any]
 Fetch = Callable[[Decode[Fetched]], Awaitable[Fetched]]
+#: Called by the caller that sends the request: its request ID, and the fetch.
+Start = Callable[[], tuple[str, Fetch]]
 Key = tuple[Hashable, ...]
 
 
@@ -82,7 +85,7 @@ def identity_digest(*parts: str) -> bytes:
     return h.digest()
 
 
-def _headers_digest(headers: Mapping[str, str]) -> bytes:
+def headers_digest(headers: Mapping[str, str]) -> bytes:
     # Header names are case-insensitive; the request ID differs on every call by design.
     items = sorted((k.lower(), v) for k, v in headers.items() if k.lower() != _REQUEST_ID)
     return identity_digest(*(f"{k}:{v}" for k, v in items))
@@ -101,9 +104,9 @@ def request_key(identity: bytes, spec: RequestSpec, *flavor: Hashable) -> Key:
         if len(own) == 1 and _REQUEST_ID_HEADER in own:
             headers: Hashable = ()
         else:
-            headers = _headers_digest(own)
+            headers = headers_digest(own)
     else:
-        headers = _headers_digest(spec.headers)
+        headers = headers_digest(spec.headers)
     return (identity, spec.method, spec.path, spec.query, headers, *flavor)
 
 
@@ -368,10 +371,9 @@ class HotReads:
     async def read(
         self,
         key: Key,
-        fetch: Fetch,
+        start: Start,
         decode: Decode[T],
         *,
-        request_id: str,
         target: str,
         coalesce: bool,
         cache: ResponseCache | None,
@@ -380,10 +382,11 @@ class HotReads:
     ) -> T:
         """Serve one GET: from ``cache``, by joining a flight, or by starting one.
 
-        ``fetch(decode)`` sends the request (retries included) and returns what ``decode``
-        returned; ``request_id`` is the ID it sends, ``target`` the path for log lines.
-        ``wait`` is this caller's own deadline in seconds (``None``: as long as the request
-        takes).
+        ``start()`` is called only when this caller sends the request, in its own context (so
+        that a mistake in its arguments raises here): it returns the request ID it will send
+        and ``fetch``, where ``fetch(decode)`` sends the request (retries included) and returns
+        what ``decode`` returned. ``target`` is the path for log lines; ``wait`` this caller's
+        own deadline in seconds (``None``: as long as the request takes).
         """
         refresh_entry: _Entry | None = None
         if cache is not None:
@@ -420,7 +423,12 @@ class HotReads:
                         flight.request_id,
                         extra={"request_id": flight.request_id, "served": "coalesced"},
                     )
+                if ends_at is not None and flight.ends_at is not None and ends_at >= flight.ends_at:
+                    # The shared request ends by this caller's deadline, with the pipeline's
+                    # own error: no deadline of its own to keep.
+                    ends_at = None
             else:
+                request_id, fetch = start()
                 flight = _Flight(key, request_id, ends_at)
                 flight.task = task = loop.create_task(
                     self._fly(flight, fetch, _keep(decode), cache, tags, coalesce)
@@ -429,15 +437,45 @@ class HotReads:
                 if coalesce:
                     self.flights[key] = flight
                 SERVED.set("upstream")
-            if ends_at is not None and (flight.ends_at is None or ends_at < flight.ends_at):
-                result: T = await self._wait(flight, ends_at)
-                return result
-            # The shared request ends by this caller's deadline, with the pipeline's own error.
-            shared: T = await self._wait(flight, None)
-            return shared
+                ends_at = None  # the shared request keeps this caller's deadline itself
+            # Wait on a future of this caller's own: its cancellation cancels nothing else.
+            task = flight.task
+            waiter: asyncio.Future[Fetched | BaseException] = loop.create_future()
+            waiters = flight.waiters
+            waiters[waiter] = None
+            try:
+                if ends_at is None:
+                    outcome = await waiter
+                else:
+                    try:
+                        async with asyncio.timeout_at(ends_at):
+                            outcome = await waiter
+                    except TimeoutError:
+                        raise APITimeoutError(
+                            "no answer within this call's deadline from the request it "
+                            f"joined, {flight.request_id}",
+                            request_id=flight.request_id,
+                        ) from None
+            finally:
+                del waiters[waiter]
+                if not waiters and not task.done():
+                    # Nobody waits any more: the shared request is cancelled, and the last
+                    # caller to leave waits for it to let go of its connection, as a call of
+                    # its own would.
+                    task.cancel()
+                    if self.flights.get(key) is flight:
+                        del self.flights[key]
+                    await asyncio.wait((task,))
         finally:
             if refresh_entry is not None:
                 refresh_entry.refreshing = False
+        if isinstance(outcome, BaseException):
+            if not flight.served:
+                flight.served = True
+                raise outcome
+            raise own_copy(outcome)
+        # Models are frozen; the lists around them are each caller's own.
+        return own(outcome[1])  # type: ignore[no-any-return]
 
     async def _fly(
         self,
@@ -462,42 +500,6 @@ class HotReads:
         if cache is not None and cache._epoch == epoch:
             cache._store(flight.key, fetched[1], fetched[0], cache.clock() - started, tags)
         return fetched
-
-    async def _wait(self, flight: _Flight, ends_at: float | None) -> Any:
-        """Wait for the shared request; ``ends_at``: this caller's own, earlier, deadline."""
-        task = flight.task
-        waiter: asyncio.Future[Fetched | BaseException] = task.get_loop().create_future()
-        waiters = flight.waiters
-        waiters[waiter] = None
-        try:
-            if ends_at is None:
-                outcome = await waiter
-            else:
-                try:
-                    async with asyncio.timeout_at(ends_at):
-                        outcome = await waiter
-                except TimeoutError:
-                    raise APITimeoutError(
-                        "no answer within this call's deadline from the request it joined, "
-                        f"{flight.request_id}",
-                        request_id=flight.request_id,
-                    ) from None
-        finally:
-            del waiters[waiter]
-            if not waiters and not task.done():
-                # Nobody waits any more: the shared request is cancelled, and the last caller
-                # to leave waits for it to let go of its connection, as a call of its own would.
-                task.cancel()
-                if self.flights.get(flight.key) is flight:
-                    del self.flights[flight.key]
-                await asyncio.wait((task,))
-        if isinstance(outcome, BaseException):
-            if not flight.served:
-                flight.served = True
-                raise outcome
-            raise own_copy(outcome)
-        # Models are frozen; the lists around them are each caller's own.
-        return own(outcome[1])
 
 
 def check_cache(value: object, field: str = "cache") -> ResponseCache | None:

@@ -21,20 +21,21 @@ from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
 from ttg_async._core.hot import (
     CacheStats,
+    Fetch,
     Fetched,
     HotReads,
     ResponseCache,
     check_cache,
     check_coalesce,
+    headers_digest,
     identity_digest,
-    request_key,
 )
 from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
 from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
-from ttg_async._core.wire import quote_path
+from ttg_async._core.wire import query_pairs, quote_path
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl, CrawlStorageError
 from ttg_async._ttg.protocol import STRICT, RawResponse, RequestSpec, build_request
@@ -477,18 +478,10 @@ class TTGClient(ClientBase):
         """
         shared = self._shared
         shared.pipeline.check_open()
-        spec = build_request(
-            shared.config,
-            method,
-            request_path,
-            query=query,
-            body=body,
-            extra_headers=extra_headers,
-        )
         timeout = self._timeout
+        caller_headers = None
         if options is not None:
-            if options.extra_headers:
-                spec = _with_extra_headers(spec, options.extra_headers)
+            caller_headers = options.extra_headers or None
             if not isinstance(options.timeout, NotGiven):
                 timeout = check_timeout(options.timeout)
         capture = current_capture.get()
@@ -504,32 +497,76 @@ class TTGClient(ClientBase):
             and capture is None  # with_raw_response: this call's own request and headers
             and (self._coalesce or self._cache is not None)
             and self._on_attempt is None
+            and extra_headers is None
         ):
-            return self._hot_read(spec, decode, timeout)
+            hot = self._hot_read(request_path, query, caller_headers, decode, timeout)
+            if hot is not None:
+                return hot
+        spec = build_request(
+            shared.config,
+            method,
+            request_path,
+            query=query,
+            body=body,
+            extra_headers=extra_headers,
+        )
+        if caller_headers:
+            spec = _with_extra_headers(spec, caller_headers)
         return shared.pipeline.call(
             spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
         )
 
     def _hot_read(
-        self, spec: RequestSpec, decode: Decode[T], timeout: float
-    ) -> Coroutine[Any, Any, T]:
-        """A GET through the client's hot reads: the cache, a request in flight, or its own."""
+        self,
+        request_path: str,
+        query: Mapping[str, object] | None,
+        caller_headers: Mapping[str, str] | None,
+        decode: Decode[T],
+        timeout: float,
+    ) -> Coroutine[Any, Any, T] | None:
+        """A GET through the client's hot reads: the cache, a request in flight, or its own.
+
+        The key is made from what reaches the wire without building the request, which only
+        the caller that sends it does (``start``). ``None``: headers that cannot be keyed (the
+        ordinary path then raises the right error for them).
+        """
         shared = self._shared
         cache = self._cache
+        if caller_headers is None:
+            headers: Hashable = ()
+        else:
+            try:
+                headers = headers_digest(caller_headers)
+            except Exception:
+                return None
+        key = (
+            shared.identity,
+            "GET",
+            request_path,
+            query_pairs(query) if query else (),
+            headers,
+            self._strict,
+        )
         pipeline = shared.pipeline
         policy = self._retry
 
-        def fetch(keep: Decode[Fetched]) -> Coroutine[Any, Any, Fetched]:
-            return pipeline.call(spec, keep, policy=policy, timeout=timeout)
+        def start() -> tuple[str, Fetch]:
+            spec = build_request(shared.config, "GET", request_path, query=query)
+            if caller_headers:
+                spec = _with_extra_headers(spec, caller_headers)
+
+            def fetch(keep: Decode[Fetched]) -> Coroutine[Any, Any, Fetched]:
+                return pipeline.call(spec, keep, policy=policy, timeout=timeout)
+
+            return spec.request_id, fetch
 
         return shared.hot.read(
-            request_key(shared.identity, spec, self._strict),
-            fetch,
+            key,
+            start,
             decode,
-            request_id=spec.request_id,
-            target=spec.path,
+            target=request_path,
             coalesce=self._coalesce,
             cache=cache,
-            tags=() if cache is None else shared.tags(spec.path),
+            tags=() if cache is None else shared.tags(request_path),
             wait=policy.deadline,
         )

@@ -294,9 +294,8 @@ class BuybackClient(ClientBase):
 
             return await self._shared.hot.read(
                 key,
-                fetch,
+                lambda: (request_id, fetch),
                 decode,
-                request_id=request_id,
                 target=request_path,
                 coalesce=self._coalesce,
                 cache=self._cache,
