@@ -930,8 +930,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "hot-key-url-alone",
         HOT,
-        "    return (identity, spec.method, spec.path, spec.query, headers, *flavor)\n",
-        "    return (spec.method, spec.path, spec.query)\n",
+        "    return (identity, method, path, query, headers, *flavor)\n",
+        "    return (method, path, query)\n",
         "coalescing and the cache keyed on the URL alone: a French caller gets the English "
         "answer, another retailer's or key's answer is shared",
         (HOT_TESTS, BB_HOT_TESTS),
@@ -939,21 +939,21 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "hot-error-cached",
         HOT,
-        "        except Exception as exc:\n            return exc\n",
+        "        except Exception as exc:\n",
         "        except Exception as exc:\n"
         "            if cache is not None:\n"
-        "                cache._store(flight.key, exc, flight.request_id, 0.0, tags)\n"
-        "            return exc\n",
-        "an error answer kept in the cache: a passing 500 is served to every later caller",
+        "                cache._store(key, exc, request_id, 0.0, tags)\n",
+        "an error kept in the cache: a passing 500 is served to every later caller",
         (HOT_TESTS,),
     ),
     Mutation(
         "hot-leader-cancel-cancels-followers",
         HOT,
-        "            if ends_at is None:\n                outcome = await waiter\n",
-        "            if ends_at is None:\n                outcome = await task\n",
-        "the shared request awaited unshielded: the first caller to be cancelled (a client "
-        "that hung up) cancels the request every other caller joined",
+        "                flight.resolve(_TAKE_OVER)\n",
+        "                for follower in flight.followers:\n"
+        "                    follower.cancel()\n",
+        "the first caller cancelled (a client that hung up) cancels every caller that joined "
+        "its request, instead of one of them sending it again",
         (HOT_TESTS, BB_HOT_TESTS),
     ),
     Mutation(
@@ -966,19 +966,21 @@ MUTATIONS: tuple[Mutation, ...] = (
         (HOT_TESTS,),
     ),
     Mutation(
-        "hot-abandoned-request-left-running",
+        "hot-followers-share-one-future",
         HOT,
-        "                task.cancel()\n"
-        "                if self.flights.get(flight.key) is flight:\n",
-        "                if self.flights.get(flight.key) is flight:\n",
-        "a shared request nobody waits for any more is left running, holding a connection",
+        "        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()\n",
+        "        waiter: asyncio.Future[Any] = next(iter(flight.followers), None) or (\n"
+        "            asyncio.get_running_loop().create_future()\n"
+        "        )\n",
+        "followers await one shared future: one that leaves (a client that hung up) cancels it "
+        "for every other caller of the request",
         (HOT_TESTS,),
     ),
     Mutation(
         "hot-followers-share-lists",
         HOT,
-        "        return own(outcome[1])\n",
-        "        return outcome[1]  # type: ignore[no-any-return]\n",
+        "                return own(outcome[1])  # type: ignore[no-any-return]\n",
+        "                return outcome[1]  # type: ignore[no-any-return]\n",
         "every caller gets the same list: one handler clearing its answer empties it for all",
         (HOT_TESTS, BB_HOT_TESTS),
     ),

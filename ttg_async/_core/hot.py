@@ -5,16 +5,20 @@ reaches the wire, with the credentials behind it hashed) and hands the call to i
 `HotReads`, which either serves it from a `ResponseCache`, joins a request already in
 flight for the same key, or starts one.
 
-The shared request runs in a task of its own, so that no caller owns it: each caller waits
-for it on a future of its own, with its own deadline and its own cancellation, and the task
-is cancelled when the last caller stops waiting. Models are frozen, so callers share them;
+The first caller (the leader) sends the request in its own task, so that a call nobody joins
+costs a dict entry and nothing more. Every other caller (a follower) waits on a future of its
+own, with its own deadline and its own cancellation: a follower that leaves changes nothing
+for the others. A leader that leaves (cancelled) takes its request with it, as any cancelled
+call does, and wakes its followers: the first of them sends the request again and the others
+join it, so they still get their answer (one request more). When nobody waits, nothing is in
+flight. Models are frozen, so callers share them;
 every list handed out (an answer that is a list, the items of a page) is each caller's own
 copy, so no caller can change what another holds. (Nested lists inside a frozen model are
 shared: models are read-only values.) An error reaches each caller as its own copy, of the
 same class, and is never kept.
 
-The cache (off unless a client is given one) keeps decoded answers for ``ttl`` seconds in an LRU
-bounded by ``max_entries``, refreshes an entry early with the probability of XFetch (Vattani,
+The cache (off unless a client is given one) keeps decoded answers for ``ttl`` seconds in an
+LRU bounded by ``max_entries``, refreshes an entry early with the probability of XFetch (Vattani,
 Chierichetti, Lowenstein, VLDB 2015), by at most one caller at a time, and forgets entries by
 tag when a write makes them stale.
 """
@@ -44,6 +48,7 @@ __all__ = [
     "headers_digest",
     "identity_digest",
     "request_key",
+    "wire_key",
 ]
 
 T = TypeVar("T")
@@ -107,7 +112,20 @@ def request_key(identity: bytes, spec: RequestSpec, *flavor: Hashable) -> Key:
             headers = headers_digest(own)
     else:
         headers = headers_digest(spec.headers)
-    return (identity, spec.method, spec.path, spec.query, headers, *flavor)
+    return wire_key(identity, spec.method, spec.path, spec.query, headers, *flavor)
+
+
+def wire_key(
+    identity: bytes,
+    method: str,
+    path: str,
+    query: tuple[tuple[str, str], ...],
+    headers: Hashable,
+    *flavor: Hashable,
+) -> Key:
+    """The key itself: the credentials (``identity``, hashed), method, path, query, a digest
+    of the headers beyond the client's fixed ones (``()``: none), and ``flavor``."""
+    return (identity, method, path, query, headers, *flavor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,33 +289,31 @@ class ResponseCache:
 
 
 class _Flight:
-    """One shared request in flight, and the callers waiting for it.
+    """One request in flight, sent by its leader, and the callers waiting for it.
 
-    Each caller waits on a future of its own (so that cancelling it cancels nothing else),
-    which the task's one done-callback resolves: what ``asyncio.shield`` does, for less.
+    The leader sends the request in its own task, so that a call nobody joins costs a dict
+    entry and nothing more. Each follower waits on a future of its own, so that cancelling it
+    cancels nothing else. A leader that leaves (cancelled) while followers wait wakes them
+    with `_TAKE_OVER`: the first to run sends the request again, and the others join it.
     """
 
-    __slots__ = ("ends_at", "key", "request_id", "served", "task", "waiters")
+    __slots__ = ("ends_at", "followers", "key", "request_id")
 
     def __init__(self, key: Key, request_id: str, ends_at: float | None) -> None:
         self.key = key
         self.request_id = request_id
-        self.ends_at = ends_at  # the shared request's own deadline (loop time), if any
-        # A dict as an ordered set: callers are woken in the order they came.
-        self.waiters: dict[asyncio.Future[Fetched | BaseException], None] = {}
-        self.served = False  # the first caller given the error raises it; the others a copy
-        self.task: asyncio.Task[Fetched | BaseException]
+        self.ends_at = ends_at  # the leader's deadline (loop time), if any
+        self.followers: dict[asyncio.Future[Any], None] = {}  # an ordered set
 
-    def landed(self, task: asyncio.Task[Fetched | BaseException]) -> None:
-        """The task's done-callback: every caller still waiting gets the outcome."""
-        if task.cancelled():
-            for waiter in self.waiters:
-                waiter.cancel()
-            return
-        outcome = task.result()
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_result(outcome)
+    def resolve(self, outcome: Any) -> None:
+        """Every follower still waiting gets ``outcome`` (a value, an error, or `_TAKE_OVER`)."""
+        for follower in self.followers:
+            if not follower.done():
+                follower.set_result(outcome)
+
+
+#: What a follower is woken with when its leader left: send the request, or join who does.
+_TAKE_OVER: Final = object()
 
 
 def _keep(decode: Decode[T]) -> Decode[Fetched]:
@@ -380,9 +396,9 @@ class HotReads:
         tags: tuple[Hashable, ...] = (),
         wait: float | None = None,
     ) -> T:
-        """Serve one GET: from ``cache``, by joining a flight, or by starting one.
+        """Serve one GET: from ``cache``, by joining a request in flight, or by sending one.
 
-        ``start()`` is called only when this caller sends the request, in its own context (so
+        ``start()`` is called only when this caller sends the request, in its own task (so
         that a mistake in its arguments raises here): it returns the request ID it will send
         and ``fetch``, where ``fetch(decode)`` sends the request (retries included) and returns
         what ``decode`` returned. ``target`` is the path for log lines; ``wait`` this caller's
@@ -410,11 +426,17 @@ class HotReads:
             else:
                 cache.misses += 1
         try:
-            loop = asyncio.get_running_loop()
-            ends_at = None if wait is None else loop.time() + wait
-            flight = self.flights.get(key) if coalesce else None
-            if flight is not None:
-                self.coalesced += 1
+            if not coalesce:
+                return await self._lead(key, start, decode, cache, tags, None, coalesce=False)
+            ends_at = None if wait is None else asyncio.get_running_loop().time() + wait
+            joined = False
+            while True:
+                flight = self.flights.get(key)
+                if flight is None:
+                    return await self._lead(key, start, decode, cache, tags, ends_at, coalesce=True)
+                if not joined:
+                    joined = True
+                    self.coalesced += 1
                 SERVED.set("coalesced")
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug(
@@ -423,83 +445,87 @@ class HotReads:
                         flight.request_id,
                         extra={"request_id": flight.request_id, "served": "coalesced"},
                     )
-                if ends_at is not None and flight.ends_at is not None and ends_at >= flight.ends_at:
-                    # The shared request ends by this caller's deadline, with the pipeline's
-                    # own error: no deadline of its own to keep.
-                    ends_at = None
-            else:
-                request_id, fetch = start()
-                flight = _Flight(key, request_id, ends_at)
-                flight.task = task = loop.create_task(
-                    self._fly(flight, fetch, _keep(decode), cache, tags, coalesce)
-                )
-                task.add_done_callback(flight.landed)
-                if coalesce:
-                    self.flights[key] = flight
-                SERVED.set("upstream")
-                ends_at = None  # the shared request keeps this caller's deadline itself
-            # Wait on a future of this caller's own: its cancellation cancels nothing else.
-            task = flight.task
-            waiter: asyncio.Future[Fetched | BaseException] = loop.create_future()
-            waiters = flight.waiters
-            waiters[waiter] = None
-            try:
-                if ends_at is None:
-                    outcome = await waiter
-                else:
-                    try:
-                        async with asyncio.timeout_at(ends_at):
-                            outcome = await waiter
-                    except TimeoutError:
-                        raise APITimeoutError(
-                            "no answer within this call's deadline from the request it "
-                            f"joined, {flight.request_id}",
-                            request_id=flight.request_id,
-                        ) from None
-            finally:
-                del waiters[waiter]
-                if not waiters and not task.done():
-                    # Nobody waits any more: the shared request is cancelled, and the last
-                    # caller to leave waits for it to let go of its connection, as a call of
-                    # its own would.
-                    task.cancel()
-                    if self.flights.get(key) is flight:
-                        del self.flights[key]
-                    await asyncio.wait((task,))
+                outcome = await self._follow(flight, ends_at)
+                if outcome is _TAKE_OVER:
+                    continue  # its leader left: send it again, or join who does
+                if isinstance(outcome, BaseException):
+                    raise own_copy(outcome)
+                # Models are frozen; the lists around them are each caller's own.
+                return own(outcome[1])  # type: ignore[no-any-return]
         finally:
             if refresh_entry is not None:
                 refresh_entry.refreshing = False
-        if isinstance(outcome, BaseException):
-            if not flight.served:
-                flight.served = True
-                raise outcome
-            raise own_copy(outcome)
-        # Models are frozen; the lists around them are each caller's own.
-        return own(outcome[1])  # type: ignore[no-any-return]
 
-    async def _fly(
+    async def _lead(
         self,
-        flight: _Flight,
-        fetch: Fetch,
-        keep: Decode[Fetched],
+        key: Key,
+        start: Start,
+        decode: Decode[T],
         cache: ResponseCache | None,
         tags: tuple[Hashable, ...],
+        ends_at: float | None,
+        *,
         coalesce: bool,
-    ) -> Fetched | BaseException:
-        """The shared request: an error is returned (so that no task ends with one unread)."""
+    ) -> T:
+        """Send the request in this caller's own task; followers may join it meanwhile."""
+        request_id, fetch = start()
+        SERVED.set("upstream")
+        flights = self.flights
+        flight = None
+        if coalesce:
+            flight = flights[key] = _Flight(key, request_id, ends_at)
         epoch = 0 if cache is None else cache._epoch
         started = 0.0 if cache is None else cache.clock()
         try:
-            fetched = await fetch(keep)
+            request_id, value = await fetch(_keep(decode))
         except Exception as exc:
-            return exc
+            if flight is not None:
+                if flights.get(key) is flight:
+                    del flights[key]
+                flight.resolve(exc)  # each follower raises a copy; the error is not kept
+            raise
+        except BaseException:
+            # This caller left (cancelled): whoever waits sends the request again.
+            if flight is not None:
+                if flights.get(key) is flight:
+                    del flights[key]
+                flight.resolve(_TAKE_OVER)
+            raise
+        if flight is not None:
+            if flights.get(key) is flight:
+                del flights[key]
+            if flight.followers:
+                flight.resolve((request_id, value))
+        if cache is not None:
+            if cache._epoch == epoch:
+                cache._store(key, value, request_id, cache.clock() - started, tags)
+            value = own(value)  # the entry's own copy stays in the cache
+        result: T = value
+        return result
+
+    async def _follow(self, flight: _Flight, ends_at: float | None) -> Any:
+        """Wait for ``flight`` on a future of this caller's own, until its own deadline."""
+        if ends_at is not None and flight.ends_at is not None and ends_at >= flight.ends_at:
+            # The leader's request ends by this caller's deadline, with the pipeline's own
+            # error: no deadline of its own to keep.
+            ends_at = None
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        followers = flight.followers
+        followers[waiter] = None
+        try:
+            if ends_at is None:
+                return await waiter
+            try:
+                async with asyncio.timeout_at(ends_at):
+                    return await waiter
+            except TimeoutError:
+                raise APITimeoutError(
+                    f"no answer within this call's deadline from the request it joined, "
+                    f"{flight.request_id}",
+                    request_id=flight.request_id,
+                ) from None
         finally:
-            # Done: the next caller starts afresh (an error is never kept).
-            if coalesce and self.flights.get(flight.key) is flight:
-                del self.flights[flight.key]
-        if cache is not None and cache._epoch == epoch:
-            cache._store(flight.key, fetched[1], fetched[0], cache.clock() - started, tags)
-        return fetched
+            del followers[waiter]
 
 
 def check_cache(value: object, field: str = "cache") -> ResponseCache | None:

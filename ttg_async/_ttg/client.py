@@ -29,6 +29,7 @@ from ttg_async._core.hot import (
     check_coalesce,
     headers_digest,
     identity_digest,
+    wire_key,
 )
 from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
@@ -539,7 +540,7 @@ class TTGClient(ClientBase):
                 headers = headers_digest(caller_headers)
             except Exception:
                 return None
-        key = (
+        key = wire_key(
             shared.identity,
             "GET",
             request_path,
