@@ -69,11 +69,9 @@ _BETA: Final = 1.0
 _MIN_DELTA: Final = 0.01
 
 Decode = Callable[[RawResponse, str], T]
-#: A fetch is given a decode and returns what it returned: (request ID, value).
-Fetched = tuple[str, Any]
-Fetch = Callable[[Decode[Fetched]], Awaitable[Fetched]]
-#: Called by the caller that sends the request: its request ID, and the fetch.
-Start = Callable[[], tuple[str, Fetch]]
+#: Called by the caller that sends the request, with its decode: the request ID it sends,
+#: and the call to await (the pipeline's, retries included).
+Start = Callable[[Decode[Any]], tuple[str, Awaitable[Any]]]
 Key = tuple[Hashable, ...]
 
 
@@ -316,13 +314,6 @@ class _Flight:
 _TAKE_OVER: Final = object()
 
 
-def _keep(decode: Decode[T]) -> Decode[Fetched]:
-    def keep(raw: RawResponse, request_id: str) -> Fetched:
-        return request_id, decode(raw, request_id)
-
-    return keep
-
-
 def own(value: T) -> T:
     """What one caller gets of a shared answer: models are frozen and shared, and every list
     (the answer itself, or the items of a page) is a copy of its own.
@@ -398,10 +389,10 @@ class HotReads:
     ) -> T:
         """Serve one GET: from ``cache``, by joining a request in flight, or by sending one.
 
-        ``start()`` is called only when this caller sends the request, in its own task (so
-        that a mistake in its arguments raises here): it returns the request ID it will send
-        and ``fetch``, where ``fetch(decode)`` sends the request (retries included) and returns
-        what ``decode`` returned. ``target`` is the path for log lines; ``wait`` this caller's
+        ``start(decode)`` is called only when this caller sends the request, in its own task
+        (so that a mistake in its arguments raises here): it returns the request ID it will
+        send and the call to await, which sends it (retries included) and returns what
+        ``decode`` returned. ``target`` is the path for log lines; ``wait`` this caller's
         own deadline in seconds (``None``: as long as the request takes).
         """
         refresh_entry: _Entry | None = None
@@ -426,14 +417,13 @@ class HotReads:
             else:
                 cache.misses += 1
         try:
-            if not coalesce:
-                return await self._lead(key, start, decode, cache, tags, None, coalesce=False)
             ends_at = None if wait is None else asyncio.get_running_loop().time() + wait
+            flights = self.flights
             joined = False
-            while True:
-                flight = self.flights.get(key)
+            while coalesce:
+                flight = flights.get(key)
                 if flight is None:
-                    return await self._lead(key, start, decode, cache, tags, ends_at, coalesce=True)
+                    break
                 if not joined:
                     joined = True
                     self.coalesced += 1
@@ -451,57 +441,44 @@ class HotReads:
                 if isinstance(outcome, BaseException):
                     raise own_copy(outcome)
                 # Models are frozen; the lists around them are each caller's own.
-                return own(outcome[1])  # type: ignore[no-any-return]
+                return own(outcome)  # type: ignore[no-any-return]
+            # This caller sends the request, in its own task; others may join it meanwhile.
+            request_id, pending = start(decode)
+            SERVED.set("upstream")
+            flight = None
+            if coalesce:
+                flight = flights[key] = _Flight(key, request_id, ends_at)
+            epoch = 0 if cache is None else cache._epoch
+            started = 0.0 if cache is None else cache.clock()
+            try:
+                value = await pending
+            except Exception as exc:
+                if flight is not None:
+                    if flights.get(key) is flight:
+                        del flights[key]
+                    flight.resolve(exc)  # each follower raises a copy; the error is not kept
+                raise
+            except BaseException:
+                # This caller left (cancelled): whoever waits sends the request again.
+                if flight is not None:
+                    if flights.get(key) is flight:
+                        del flights[key]
+                    flight.resolve(_TAKE_OVER)
+                raise
+            if flight is not None:
+                if flights.get(key) is flight:
+                    del flights[key]
+                if flight.followers:
+                    flight.resolve(value)
+            if cache is not None:
+                if cache._epoch == epoch:
+                    cache._store(key, value, request_id, cache.clock() - started, tags)
+                value = own(value)  # the entry's own copy stays in the cache
+            result: T = value
+            return result
         finally:
             if refresh_entry is not None:
                 refresh_entry.refreshing = False
-
-    async def _lead(
-        self,
-        key: Key,
-        start: Start,
-        decode: Decode[T],
-        cache: ResponseCache | None,
-        tags: tuple[Hashable, ...],
-        ends_at: float | None,
-        *,
-        coalesce: bool,
-    ) -> T:
-        """Send the request in this caller's own task; followers may join it meanwhile."""
-        request_id, fetch = start()
-        SERVED.set("upstream")
-        flights = self.flights
-        flight = None
-        if coalesce:
-            flight = flights[key] = _Flight(key, request_id, ends_at)
-        epoch = 0 if cache is None else cache._epoch
-        started = 0.0 if cache is None else cache.clock()
-        try:
-            request_id, value = await fetch(_keep(decode))
-        except Exception as exc:
-            if flight is not None:
-                if flights.get(key) is flight:
-                    del flights[key]
-                flight.resolve(exc)  # each follower raises a copy; the error is not kept
-            raise
-        except BaseException:
-            # This caller left (cancelled): whoever waits sends the request again.
-            if flight is not None:
-                if flights.get(key) is flight:
-                    del flights[key]
-                flight.resolve(_TAKE_OVER)
-            raise
-        if flight is not None:
-            if flights.get(key) is flight:
-                del flights[key]
-            if flight.followers:
-                flight.resolve((request_id, value))
-        if cache is not None:
-            if cache._epoch == epoch:
-                cache._store(key, value, request_id, cache.clock() - started, tags)
-            value = own(value)  # the entry's own copy stays in the cache
-        result: T = value
-        return result
 
     async def _follow(self, flight: _Flight, ends_at: float | None) -> Any:
         """Wait for ``flight`` on a future of this caller's own, until its own deadline."""

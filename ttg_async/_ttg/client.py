@@ -21,8 +21,6 @@ from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
 from ttg_async._core.hot import (
     CacheStats,
-    Fetch,
-    Fetched,
     HotReads,
     ResponseCache,
     check_cache,
@@ -551,15 +549,11 @@ class TTGClient(ClientBase):
         pipeline = shared.pipeline
         policy = self._retry
 
-        def start() -> tuple[str, Fetch]:
+        def start(decode: Decode[Any]) -> tuple[str, Coroutine[Any, Any, Any]]:
             spec = build_request(shared.config, "GET", request_path, query=query)
             if caller_headers:
                 spec = _with_extra_headers(spec, caller_headers)
-
-            def fetch(keep: Decode[Fetched]) -> Coroutine[Any, Any, Fetched]:
-                return pipeline.call(spec, keep, policy=policy, timeout=timeout)
-
-            return spec.request_id, fetch
+            return spec.request_id, pipeline.call(spec, decode, policy=policy, timeout=timeout)
 
         return shared.hot.read(
             key,

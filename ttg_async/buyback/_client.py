@@ -23,7 +23,6 @@ from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import AuthenticationError, ConfigurationError, TTGError
 from ttg_async._core.hot import (
     CacheStats,
-    Fetched,
     HotReads,
     ResponseCache,
     check_cache,
@@ -287,14 +286,15 @@ class BuybackClient(ClientBase):
                 RequestSpec(method, request_path, query_pairs(query), own, None, request_id, own),
             )
 
-            def fetch(keep: Callable[[RawResponse, str], Fetched]) -> Awaitable[Fetched]:
-                return self._send(
+            def start(keep: Callable[[RawResponse, str], Any]) -> tuple[str, Awaitable[Any]]:
+                call = self._send(
                     method, request_path, keep, query, body, extra, timeout, request_id
                 )
+                return request_id, call
 
             return await self._shared.hot.read(
                 key,
-                lambda: (request_id, fetch),
+                start,
                 decode,
                 target=request_path,
                 coalesce=self._coalesce,
