@@ -939,19 +939,19 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "hot-error-cached",
         HOT,
-        "        except Exception as exc:\n",
-        "        except Exception as exc:\n"
-        "            if cache is not None:\n"
-        "                cache._store(key, exc, request_id, 0.0, tags)\n",
+        "            except Exception as exc:\n",
+        "            except Exception as exc:\n"
+        "                if cache is not None:\n"
+        "                    cache._store(key, exc, request_id, 0.0, tags)\n",
         "an error kept in the cache: a passing 500 is served to every later caller",
         (HOT_TESTS,),
     ),
     Mutation(
         "hot-leader-cancel-cancels-followers",
         HOT,
-        "                flight.resolve(_TAKE_OVER)\n",
-        "                for follower in flight.followers:\n"
-        "                    follower.cancel()\n",
+        "                    flight.resolve(_TAKE_OVER)\n",
+        "                    for follower in flight.followers:\n"
+        "                        follower.cancel()\n",
         "the first caller cancelled (a client that hung up) cancels every caller that joined "
         "its request, instead of one of them sending it again",
         (HOT_TESTS, BB_HOT_TESTS),
@@ -979,8 +979,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "hot-followers-share-lists",
         HOT,
-        "                return own(outcome[1])  # type: ignore[no-any-return]\n",
-        "                return outcome[1]  # type: ignore[no-any-return]\n",
+        "                return own(outcome)  # type: ignore[no-any-return]\n",
+        "                return outcome  # type: ignore[no-any-return]\n",
         "every caller gets the same list: one handler clearing its answer empties it for all",
         (HOT_TESTS, BB_HOT_TESTS),
     ),
