@@ -7,6 +7,11 @@ The client is made in a ``cleanup_ctx`` generator: after the app's event loop is
 client belongs to the loop it first runs in), once for the whole process (one connection
 pool), and closed when the app shuts down. Handlers read it from the app with a typed
 ``web.AppKey``. TTG errors become JSON answers with the status a caller can act on.
+
+When a show goes on sale, hundreds of handlers ask for the same event and inventory at once:
+the client sends one request for all of them (coalescing is on by default), and with
+``cache_ttl`` it answers repeats from a short-lived cache (see docs/web-services.md). A
+handler that is cancelled (its caller hung up) does not cancel the others.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ttg_async import (
     APIConnectionError,
     NotFoundError,
     RateLimitError,
+    ResponseCache,
     TTGClient,
     TTGError,
 )
@@ -65,15 +71,30 @@ async def list_occurrences(request: web.Request) -> web.Response:
     return _reply([o for o in occurrences if o.from_price is not None])
 
 
+async def list_inventory(request: web.Request) -> web.Response:
+    event_id, occurrence_id = request.match_info["event_id"], request.match_info["occurrence_id"]
+    return _reply(await request.app[TTG].inventory.list(event_id, occurrence_id))
+
+
 async def list_locations(request: web.Request) -> web.Response:
     return _reply(await request.app[TTG].locations.list().collect())
 
 
-def create_app(**client_options: Any) -> web.Application:
-    """The service. ``client_options`` go to ``TTGClient`` (the rest comes from $TTG_*)."""
+async def hot_read_stats(request: web.Request) -> web.Response:
+    return _reply(request.app[TTG].cache_stats())
+
+
+def create_app(cache_ttl: float | None = 2.0, **client_options: Any) -> web.Application:
+    """The service. ``client_options`` go to ``TTGClient`` (the rest comes from $TTG_*).
+
+    ``cache_ttl``: seconds an answer may be served again without asking TTG (``None``: no
+    cache, only coalescing). A checkout still sends the cart's total as ``expectedTotal``, so
+    a price that changed within the TTL is caught there, never charged.
+    """
 
     async def ttg_client(app: web.Application) -> AsyncIterator[None]:
-        async with TTGClient(**client_options) as client:
+        cache = None if cache_ttl is None else ResponseCache(ttl=cache_ttl, max_entries=10_000)
+        async with TTGClient(**client_options, cache=cache) as client:
             app[TTG] = client
             yield  # the app serves requests here; the client closes after the last one
 
@@ -82,6 +103,8 @@ def create_app(**client_options: Any) -> web.Application:
     app.router.add_get("/locations", list_locations)
     app.router.add_get("/events/{event_id}", get_event)
     app.router.add_get("/events/{event_id}/occurrences", list_occurrences)
+    app.router.add_get("/events/{event_id}/occurrences/{occurrence_id}/inventory", list_inventory)
+    app.router.add_get("/stats", hot_read_stats)
     return app
 
 

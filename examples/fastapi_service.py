@@ -6,6 +6,10 @@
 The lifespan runs inside the server's event loop, so the client is made there, used by every
 request through a dependency, and closed when the server stops. Errors of the SDK become HTTP
 answers in one exception handler.
+
+Identical reads in flight at once share one request to TTG (coalescing, on by default), and
+``cache_ttl`` keeps answers for a few seconds (see docs/web-services.md). A request whose
+caller hangs up is cancelled alone: the others it had joined still get their answer.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 
-from ttg_async import APIConnectionError, NotFoundError, TTGClient, TTGError
+from ttg_async import APIConnectionError, NotFoundError, ResponseCache, TTGClient, TTGError
 
 _json = msgspec.json.Encoder()
 
@@ -38,12 +42,18 @@ def shared_client(request: Request) -> TTGClient:
 Client = Annotated[TTGClient, Depends(shared_client)]
 
 
-def create_app(**client_options: Any) -> FastAPI:
-    """The service. ``client_options`` go to ``TTGClient`` (the rest comes from $TTG_*)."""
+def create_app(cache_ttl: float | None = 2.0, **client_options: Any) -> FastAPI:
+    """The service. ``client_options`` go to ``TTGClient`` (the rest comes from $TTG_*).
+
+    ``cache_ttl``: seconds an answer may be served again without asking TTG (``None``: no
+    cache, only coalescing). Checkout still sends ``expectedTotal``, which catches a price
+    that changed within the TTL.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with TTGClient(**client_options) as client:
+        cache = None if cache_ttl is None else ResponseCache(ttl=cache_ttl, max_entries=10_000)
+        async with TTGClient(**client_options, cache=cache) as client:
             app.state.ttg = client
             yield
 
@@ -69,6 +79,14 @@ def create_app(**client_options: Any) -> FastAPI:
     async def list_occurrences(event_id: str, client: Client) -> Response:
         occurrences = await client.occurrences.list(event_id)
         return _reply([o for o in occurrences if o.from_price is not None])
+
+    @app.get("/events/{event_id}/occurrences/{occurrence_id}/inventory")
+    async def list_inventory(event_id: str, occurrence_id: str, client: Client) -> Response:
+        return _reply(await client.inventory.list(event_id, occurrence_id))
+
+    @app.get("/stats")
+    async def hot_read_stats(client: Client) -> Response:
+        return _reply(client.cache_stats())
 
     return app
 

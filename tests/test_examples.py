@@ -122,6 +122,17 @@ async def test_aiohttp_service_shares_one_client(served: tuple[Sandbox, str]) ->
         assert all(o["fromPrice"] for o in occurrences)
         assert app[aiohttp_service.TTG] is client  # one client for every request
         assert not client.closed
+        # A herd of handlers asking for the same inventory: one request upstream.
+        sandbox, _ = served
+        sandbox.reset_counters()
+        herd = await asyncio.gather(
+            *(http.get("/events/1001/occurrences/100101/inventory") for _ in range(50))
+        )
+        assert all(answer.status == 200 for answer in herd)
+        route = "GET /api/v3/events/{eventId}/occurrences/{occurrenceId}/inventory-items"
+        assert sandbox.request_count(route) == 1
+        stats = await (await http.get("/stats")).json()
+        assert stats["hits"] + stats["coalesced"] == 49
     assert client.closed  # closed by cleanup_ctx at shutdown
 
 
@@ -148,6 +159,14 @@ async def test_fastapi_service_shares_one_client(served: tuple[Sandbox, str]) ->
             assert missing.status_code == 404
             assert missing.json() == {"error": "not_found", "what": "event"}
             assert (await http.get("/locations")).json()[0]["name"] == "New York"
+            sandbox, _ = served
+            sandbox.reset_counters()
+            herd = await asyncio.gather(
+                *(http.get("/events/1001/occurrences/100101/inventory") for _ in range(20))
+            )
+            assert all(answer.status_code == 200 for answer in herd)
+            assert sandbox.request_count() == 1
+            assert (await http.get("/stats")).json()["misses"] >= 1
             assert not app.state.ttg.closed
     assert len({id(client) for client in seen}) == 1  # one client for every request
     assert seen[0].closed  # closed by the lifespan at shutdown

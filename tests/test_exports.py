@@ -17,6 +17,9 @@ PROMISED = {
     "RequestEvent",
     "ResponseEvent",
     "RetryEvent",
+    # Hot reads
+    "ResponseCache",
+    "CacheStats",
     # Models and request types
     "Money",
     "Location",

@@ -690,3 +690,30 @@ async def test_a_call_the_sampler_drops_makes_no_attempt_span() -> None:
     provider.shutdown()
     metrics.meter_provider.shutdown()
     metrics.tracer_provider.shutdown()
+
+
+async def test_cache_hits_and_coalesced_calls_reach_the_metrics(rec: Recorded) -> None:
+    """The hot-read layer reports through the seam: a herd counts as coalesced calls, a repeat
+    within the TTL as a cache hit, each under the route's template (never the ID)."""
+    from ttg_async import ResponseCache
+
+    sb = Sandbox(seed=0)
+    sb.set_latency("GET /api/v3/events/{eventId}", 0.05)
+    async with (
+        sb.serve() as base_url,
+        TTGClient(
+            KEY,
+            RETAILER,
+            base_url=base_url,
+            retry=FAST,
+            cache=ResponseCache(ttl=60.0),
+            **rec.options(),
+        ) as ttg,
+    ):
+        await asyncio.gather(*(ttg.events.get("1001") for _ in range(5)))
+        await ttg.events.get("1001")
+    assert sb.request_count("GET /api/v3/events/{eventId}") == 1
+    assert rec.counted("ttg.client.coalesced") == 4
+    assert rec.counted("ttg.client.cache.hits") == 1
+    [point, *_] = rec.points("ttg.client.cache.hits")
+    assert point.attributes["url.template"] == "/api/v3/events/{eventId}"

@@ -193,6 +193,7 @@ async def test_waiting_for_a_pool_slot_does_not_time_out_unsent_requests(
     async with client(
         base_url, timeout=0.25, retry=RetryPolicy.disabled(), max_connections=2
     ) as ttg:
+        ttg = ttg.with_options(coalesce=False)  # one request per call: the pool is tested
         await ttg.events.get("1001")  # warm up: one connection open
         sb.reset_counters()
 
@@ -217,6 +218,7 @@ async def test_the_deadline_does_count_the_wait_for_a_slot(sandbox: tuple[Sandbo
     async with client(
         base_url, timeout=10.0, retry=RetryPolicy.disabled(), max_connections=2
     ) as ttg:
+        ttg = ttg.with_options(coalesce=False)  # one request per call: the pool is tested
         # Two calls without a deadline hold both connections.
         blockers = [asyncio.create_task(ttg.events.get("1001")) for _ in range(2)]
         await wait_until(lambda: sb.request_count(EVENT_ROUTE) == 2)
@@ -349,6 +351,7 @@ async def test_cancelling_100_in_flight_calls_returns_every_connection(
     sb, base_url = sandbox
     sb.set_latency(EVENT_ROUTE, 5.0)
     async with client(base_url, timeout=10.0, max_connections=16) as ttg:
+        ttg = ttg.with_options(coalesce=False)  # one request per call: the pool is tested
         tasks = [asyncio.create_task(ttg.events.get("1001")) for _ in range(100)]
         await wait_until(lambda: sb.request_count(EVENT_ROUTE) == 16)
         await asyncio.sleep(0.02)

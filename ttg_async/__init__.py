@@ -28,6 +28,7 @@ from ttg_async._core.errors import (
     TTGError,
 )
 from ttg_async._core.hooks import RequestEvent, ResponseEvent, RetryEvent
+from ttg_async._core.hot import CacheStats, ResponseCache
 from ttg_async._core.pagination import Page, Paginator
 from ttg_async._core.response import APIResponse
 from ttg_async._core.retry import RetryPolicy
@@ -79,6 +80,7 @@ __all__ = [
     "AssignedSeat",
     "AuthenticationError",
     "Barcode",
+    "CacheStats",
     "Cart",
     "CartExpiredError",
     "CartItem",
@@ -118,6 +120,7 @@ __all__ = [
     "RateLimitError",
     "ReceiptLine",
     "RequestEvent",
+    "ResponseCache",
     "ResponseDecodeError",
     "ResponseEvent",
     "RetryEvent",

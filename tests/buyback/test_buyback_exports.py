@@ -59,6 +59,7 @@ def test_signature_matches_the_contract() -> None:
         "telemetry",
         "tracer_provider",
         "meter_provider",
+        "cache",
     ]
     assert params["timeout"].default == 30.0
     assert params["max_connections"].default == 64

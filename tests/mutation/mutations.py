@@ -52,6 +52,9 @@ BB_INPUTS = "tests/buyback/test_buyback_inputs.py"
 HOOKS = "ttg_async/_core/hooks.py"
 TELEMETRY = "ttg_async/_core/telemetry.py"
 TELEMETRY_TESTS = "tests/test_telemetry.py"
+HOT = "ttg_async/_core/hot.py"
+HOT_TESTS = "tests/test_hot_reads.py"
+BB_HOT_TESTS = "tests/buyback/test_buyback_hot.py"
 
 
 @dataclass(frozen=True)
@@ -1048,5 +1051,63 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a failed attempt's span is never ended (nor timed, nor told to response hooks): the "
         "trace shows fewer attempts than the server saw",
         (TELEMETRY_TESTS,),
+    ),
+    # -- hot reads (issue 21) ---------------------------------------------------------------
+    Mutation(
+        "hot-key-url-alone",
+        HOT,
+        "    return (identity, method, path, query, headers, *flavor)\n",
+        "    return (method, path, query)\n",
+        "coalescing and the cache keyed on the URL alone: a French caller gets the English "
+        "answer, another retailer's or key's answer is shared",
+        (HOT_TESTS, BB_HOT_TESTS),
+    ),
+    Mutation(
+        "hot-error-cached",
+        HOT,
+        "            except Exception as exc:\n",
+        "            except Exception as exc:\n"
+        "                if cache is not None:\n"
+        "                    cache._store(key, exc, request_id, 0.0, tags)\n",
+        "an error kept in the cache: a passing 500 is served to every later caller",
+        (HOT_TESTS,),
+    ),
+    Mutation(
+        "hot-leader-cancel-cancels-followers",
+        HOT,
+        "                    flight.resolve(_TAKE_OVER)\n",
+        "                    for follower in flight.followers:\n"
+        "                        follower.cancel()\n",
+        "the first caller cancelled (a client that hung up) cancels every caller that joined "
+        "its request, instead of one of them sending it again",
+        (HOT_TESTS, BB_HOT_TESTS),
+    ),
+    Mutation(
+        "hot-no-invalidation-after-order",
+        RESOURCES,
+        "            self._client._shared.wrote(cart, None)\n",
+        "            pass\n",
+        "no invalidation after an order: the cart and the inventory it bought from are served "
+        "from the cache as they were before the purchase",
+        (HOT_TESTS,),
+    ),
+    Mutation(
+        "hot-followers-share-one-future",
+        HOT,
+        "        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()\n",
+        "        waiter: asyncio.Future[Any] = next(iter(flight.followers), None) or (\n"
+        "            asyncio.get_running_loop().create_future()\n"
+        "        )\n",
+        "followers await one shared future: one that leaves (a client that hung up) cancels it "
+        "for every other caller of the request",
+        (HOT_TESTS,),
+    ),
+    Mutation(
+        "hot-followers-share-lists",
+        HOT,
+        "                return own(outcome)  # type: ignore[no-any-return]\n",
+        "                return outcome  # type: ignore[no-any-return]\n",
+        "every caller gets the same list: one handler clearing its answer empties it for all",
+        (HOT_TESTS, BB_HOT_TESTS),
     ),
 )

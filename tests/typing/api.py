@@ -15,6 +15,7 @@ from ttg_async import (
     APIResponse,
     AssignedSeat,
     Barcode,
+    CacheStats,
     Cart,
     CartItemInput,
     CommittedWriteDecodeError,
@@ -34,6 +35,7 @@ from ttg_async import (
     RateLimitError,
     ReceiptLine,
     RequestEvent,
+    ResponseCache,
     ResponseDecodeError,
     ResponseEvent,
     RetryEvent,
@@ -161,6 +163,22 @@ async def everything(session: aiohttp.ClientSession) -> None:
     await observed.aclose()
     silent = TTGClient("sk_test_x", "r", telemetry=False)
     await silent.aclose()
+    # Hot reads: coalescing on by default, an optional cache, and the counts.
+    hot = TTGClient("sk_test_x", "r", cache=ResponseCache(ttl=5.0, max_entries=10_000))
+    alone: TTGClient = hot.with_options(coalesce=False)
+    fresh: TTGClient = hot.with_options(cache=None)
+    stats: CacheStats = alone.cache_stats()
+    counts: tuple[int, int, int, int, int] = (
+        stats.hits,
+        stats.misses,
+        stats.coalesced,
+        stats.refreshes,
+        stats.evictions,
+    )
+    ticking = ResponseCache(2.0, 100, clock=lambda: 0.0)
+    size: int = len(ticking)
+    await fresh.aclose()
+    await hot.aclose()
     # Decoding: lenient by default, strict on request; a committed write's unreadable answer.
     strict = TTGClient("sk_test_x", "r", strict=True)
     relaxed: TTGClient = strict.with_options(strict=False)

@@ -15,12 +15,14 @@ import aiohttp
 from ttg_async import (
     APIError,
     AuthenticationError,
+    CacheStats,
     ConflictError,
     GoneError,
     InvalidRequestError,
     Page,
     Paginator,
     PermissionDeniedError,
+    ResponseCache,
     RetryPolicy,
 )
 from ttg_async.buyback import (
@@ -68,6 +70,11 @@ async def buyback_flow(session: aiohttp.ClientSession) -> None:
             )
             await observed.aclose()
             view: BuybackClient = tbb.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
+            cached = BuybackClient(cache=ResponseCache(ttl=30.0, max_entries=1000))
+            alone: BuybackClient = cached.with_options(coalesce=False, cache=None)
+            stats: CacheStats = alone.cache_stats()
+            hits: int = stats.hits
+            await cached.aclose()
             policy: RetryPolicy = view.retry
             seconds: float = view.timeout
             closed: bool = tbb.closed

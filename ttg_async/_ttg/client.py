@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, ParamSpec, TypeVar
 
 import aiohttp
 
@@ -20,16 +20,30 @@ from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
 from ttg_async._core.errors import ConfigurationError
 from ttg_async._core.hooks import Hook
+from ttg_async._core.hot import (
+    CacheStats,
+    HotReads,
+    ResponseCache,
+    check_cache,
+    check_coalesce,
+    headers_digest,
+    identity_digest,
+    wire_key,
+)
 from ttg_async._core.options import CallOptions
 from ttg_async._core.pagination import MAX_LIMIT
 from ttg_async._core.pipeline import Decode, Pipeline
 from ttg_async._core.response import APIResponse, Capture, current_capture
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._core.telemetry import Observer, build_observer
+from ttg_async._core.wire import query_pairs, quote_path
 from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl, CrawlStorageError
 from ttg_async._ttg.protocol import NAMING, STRICT, RawResponse, RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
 
 __all__ = ["TTGClient"]
 
@@ -90,14 +104,44 @@ def _check_strict(strict: object) -> bool:
     return strict
 
 
+# Cache tags: what a write can make stale. IDs in tags are as they appear in paths (quoted).
+_EVERY_OCCURRENCE: Final = ("occurrence-level",)  # every inventory list and occurrence
+_EVERY_OCCURRENCE_LIST: Final = ("occurrence-lists",)  # every event's occurrence list
+#: How many cart -> occurrence and occurrence -> event pairs a client remembers.
+_REMEMBERED: Final = 10_000
+
+
+def _segment(value: str) -> str:
+    """An ID as it appears in a request path."""
+    return quote_path("", value)[1:]
+
+
+def _remember(mapping: dict[str, str], key: str, value: str) -> None:
+    if key not in mapping and len(mapping) >= _REMEMBERED:
+        del mapping[next(iter(mapping))]  # the oldest
+    mapping[key] = value
+
+
 class _Shared:
     """What a client and all its [`with_options`][ttg_async.TTGClient.with_options] views have in
     common."""
 
-    __slots__ = ("config", "crawls", "pipeline")
+    __slots__ = (
+        "cart_occurrences",
+        "config",
+        "crawls",
+        "hot",
+        "identity",
+        "occurrence_events",
+        "pipeline",
+    )
 
     def __init__(
-        self, config: ClientConfig, session: aiohttp.ClientSession | None, observer: Observer
+        self,
+        config: ClientConfig,
+        session: aiohttp.ClientSession | None,
+        observer: Observer,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.config = config
         self.pipeline = Pipeline(
@@ -109,6 +153,65 @@ class _Shared:
         )
         # Crawls still running when the client closes are stopped first.
         self.crawls: weakref.WeakSet[Crawl] = weakref.WeakSet()
+        # Hot reads: keys carry a hash of the base URL and the fixed headers (key, retailer,
+        # language), never the key itself.
+        self.hot = HotReads(cache, self.pipeline.observer)
+        self.identity = identity_digest(
+            config.base_url, *(f"{k.lower()}:{v}" for k, v in sorted(config.base_headers.items()))
+        )
+        # Learned from reads and writes, so that a write knows what it makes stale.
+        self.cart_occurrences: dict[str, str] = {}
+        self.occurrence_events: dict[str, str] = {}
+
+    def tags(self, request_path: str) -> tuple[Hashable, ...]:
+        """The cache tags of a GET of ``request_path``: what writes make it stale."""
+        parts = request_path.split("/")  # "", "api", "v3", ...
+        count = len(parts)
+        if count == 5 and parts[3] == "carts":
+            return (("cart", parts[4]),)
+        if count >= 6 and parts[3] == "events" and parts[5] == "occurrences":
+            event = parts[4]
+            if count == 6:
+                return (("occurrences-of", event), _EVERY_OCCURRENCE_LIST)
+            occurrence = parts[6]
+            if count == 7 or (count == 8 and parts[7] == "inventory-items"):
+                _remember(self.occurrence_events, occurrence, event)
+                return (("occurrence", occurrence), _EVERY_OCCURRENCE)
+        return ()
+
+    def wrote(self, cart_id: str | None, occurrence_id: str | None) -> None:
+        """A cart was created, deleted or checked out: forget what that makes stale.
+
+        The cart, and the inventory and occurrences of its occurrence, with the occurrence list
+        of its event. An occurrence not known (a cart this client never created or read) makes
+        every inventory, occurrence and occurrence list stale; so does an unknown event for
+        the occurrence lists.
+        """
+        self.hot.detach()
+        cache = self.hot.cache
+        if cache is None:
+            return
+        tags: list[Hashable] = []
+        occurrence = None if occurrence_id is None else _segment(occurrence_id)
+        if cart_id is not None:
+            cart = _segment(cart_id)
+            tags.append(("cart", cart))
+            if occurrence is not None:
+                _remember(self.cart_occurrences, cart, occurrence)
+            else:
+                occurrence = self.cart_occurrences.get(cart)
+        if occurrence is None:
+            tags += (_EVERY_OCCURRENCE, _EVERY_OCCURRENCE_LIST)
+        else:
+            tags.append(("occurrence", occurrence))
+            event = self.occurrence_events.get(occurrence)
+            tags.append(_EVERY_OCCURRENCE_LIST if event is None else ("occurrences-of", event))
+        cache.invalidate(tags)
+
+    def saw_cart(self, cart_id: str, occurrence_id: str | None) -> None:
+        """A cart read: remember its occurrence for a later delete or checkout."""
+        if occurrence_id is not None and self.hot.cache is not None:
+            _remember(self.cart_occurrences, _segment(cart_id), _segment(occurrence_id))
 
 
 class TTGClient(ClientBase):
@@ -163,6 +266,7 @@ class TTGClient(ClientBase):
         session: aiohttp.ClientSession | None = None,
         max_retries: int | None = None,
         strict: bool = False,
+        cache: ResponseCache | None = None,
         event_hooks: Mapping[str, Sequence[Hook]] | None = None,
         telemetry: bool = True,
         tracer_provider: object = None,
@@ -194,7 +298,7 @@ class TTGClient(ClientBase):
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
         )
-        shared = _Shared(config, session, observer)
+        shared = _Shared(config, session, observer, check_cache(cache))
         self._init(shared, retry or RetryPolicy(), config.timeout, view=False)
         self._strict = _check_strict(strict)
 
@@ -202,6 +306,8 @@ class TTGClient(ClientBase):
         self._shared = shared
         self._init_base(shared.pipeline, retry, timeout, view=view)
         self._on_attempt: Callable[[], None] | None = None
+        self._coalesce = True
+        self._cache = shared.hot.cache
         self.locations = Locations(self)
         self.events = Events(self)
         self.occurrences = Occurrences(self)
@@ -230,15 +336,21 @@ class TTGClient(ClientBase):
         timeout: float | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         strict: bool | NotGiven = NOT_GIVEN,
+        coalesce: bool | NotGiven = NOT_GIVEN,
+        cache: NotGiven | None = NOT_GIVEN,
     ) -> TTGClient:
         """A light view of this client with other per-call options; it shares the session.
 
         ``strict=True`` makes every answer that does not fit the models raise
         [`ResponseDecodeError`][ttg_async.ResponseDecodeError], instead of dropping the undocumented
-        fields that do not fit (see ``docs/contract.md``).
+        fields that do not fit (see ``docs/contract.md``). ``coalesce=False`` sends every GET
+        of the view itself, even when an identical one is in flight; ``cache=None`` bypasses
+        the client's [`ResponseCache`][ttg_async.ResponseCache] (writes through the view still
+        invalidate it).
 
         >>> fast = ttg.with_options(retry=RetryPolicy.disabled(), timeout=2.0)
         >>> await fast.events.get("1001")
+        >>> fresh = ttg.with_options(cache=None)
 
         Closing a view does nothing: the session belongs to the client it came from.
         """
@@ -252,7 +364,29 @@ class TTGClient(ClientBase):
         view = object.__new__(TTGClient)
         view._init(self._shared, new_retry, new_timeout, view=True)
         view._strict = self._strict if isinstance(strict, NotGiven) else _check_strict(strict)
+        view._coalesce = (
+            self._coalesce if isinstance(coalesce, NotGiven) else check_coalesce(coalesce)
+        )
+        view._cache = self._cache
+        if not isinstance(cache, NotGiven):
+            if cache is not None:
+                raise ConfigurationError(
+                    "with_options takes cache=None (bypass the cache); give a client its cache "
+                    "with TTGClient(..., cache=ResponseCache(...))",
+                    field="cache",
+                )
+            view._cache = None
         return view
+
+    def cache_stats(self) -> CacheStats:
+        """What hot reads did so far: ``hits``, ``misses``, ``coalesced``, ``refreshes``,
+        ``evictions`` (the views of a client share its counts; the cache's counts are the
+        cache's, across every client it serves).
+
+        >>> ttg.cache_stats().coalesced
+        0
+        """
+        return self._shared.hot.stats()
 
     def crawl(
         self,
@@ -297,6 +431,9 @@ class TTGClient(ClientBase):
         view._init(self._shared, self._retry, self._timeout, view=True)
         view._strict = self._strict
         view._on_attempt = on_attempt
+        # A crawl reads each page once and counts its own requests: no cache, no coalescing.
+        view._coalesce = False
+        view._cache = None
         return view
 
     async def with_raw_response(
@@ -367,18 +504,10 @@ class TTGClient(ClientBase):
         """
         shared = self._shared
         shared.pipeline.check_open()
-        spec = build_request(
-            shared.config,
-            method,
-            request_path,
-            query=query,
-            body=body,
-            extra_headers=extra_headers,
-        )
         timeout = self._timeout
+        caller_headers = None
         if options is not None:
-            if options.extra_headers:
-                spec = _with_extra_headers(spec, options.extra_headers)
+            caller_headers = options.extra_headers or None
             if not isinstance(options.timeout, NotGiven):
                 timeout = check_timeout(options.timeout)
         capture = current_capture.get()
@@ -389,6 +518,77 @@ class TTGClient(ClientBase):
         # calls.
         if STRICT.get() is not self._strict:
             decode = _Strictness(decode, self._strict)
+        if (
+            method == "GET"
+            and capture is None  # with_raw_response: this call's own request and headers
+            and (self._coalesce or self._cache is not None)
+            and self._on_attempt is None
+            and extra_headers is None
+        ):
+            hot = self._hot_read(request_path, query, caller_headers, decode, timeout)
+            if hot is not None:
+                return hot
+        spec = build_request(
+            shared.config,
+            method,
+            request_path,
+            query=query,
+            body=body,
+            extra_headers=extra_headers,
+        )
+        if caller_headers:
+            spec = _with_extra_headers(spec, caller_headers)
         return shared.pipeline.call(
             spec, decode, policy=self._retry, timeout=timeout, on_attempt=self._on_attempt
+        )
+
+    def _hot_read(
+        self,
+        request_path: str,
+        query: Mapping[str, object] | None,
+        caller_headers: Mapping[str, str] | None,
+        decode: Decode[T],
+        timeout: float,
+    ) -> Coroutine[Any, Any, T] | None:
+        """A GET through the client's hot reads: the cache, a request in flight, or its own.
+
+        The key is made from what reaches the wire without building the request, which only
+        the caller that sends it does (``start``). ``None``: headers that cannot be keyed (the
+        ordinary path then raises the right error for them).
+        """
+        shared = self._shared
+        cache = self._cache
+        if caller_headers is None:
+            headers: Hashable = ()
+        else:
+            try:
+                headers = headers_digest(caller_headers)
+            except Exception:
+                return None
+        key = wire_key(
+            shared.identity,
+            "GET",
+            request_path,
+            query_pairs(query) if query else (),
+            headers,
+            self._strict,
+        )
+        pipeline = shared.pipeline
+        policy = self._retry
+
+        def start(decode: Decode[Any]) -> tuple[str, Coroutine[Any, Any, Any]]:
+            spec = build_request(shared.config, "GET", request_path, query=query)
+            if caller_headers:
+                spec = _with_extra_headers(spec, caller_headers)
+            return spec.request_id, pipeline.call(spec, decode, policy=policy, timeout=timeout)
+
+        return shared.hot.read(
+            key,
+            start,
+            decode,
+            target=request_path,
+            coalesce=self._coalesce,
+            cache=cache,
+            tags=() if cache is None else shared.tags(request_path),
+            wait=policy.deadline,
         )

@@ -472,13 +472,19 @@ class Carts(_Resource):
         body = _json.encode({"items": list(items)})
         # The hold exists once the server answers 2xx: its answer is read leniently, and one
         # whose promised fields are unreadable raises CommittedWriteDecodeError, never retried.
-        return await self._client._request(
-            "POST",
-            path("carts"),
-            _DECODE_CART_CREATED,
-            body=body,
-            options=call_options(extra_headers, timeout),
-        )
+        cart: Cart | None = None
+        try:
+            cart = await self._client._request(
+                "POST",
+                path("carts"),
+                _DECODE_CART_CREATED,
+                body=body,
+                options=call_options(extra_headers, timeout),
+            )
+        finally:
+            # Even a failed create may have made a hold: the occurrence's inventory is stale.
+            self._client._shared.wrote(None if cart is None else cart.id, items[0].occurrence_id)
+        return cart
 
     async def get(
         self,
@@ -492,12 +498,15 @@ class Carts(_Resource):
 
         >>> cart = await ttg.carts.get(cart.id)
         """
-        return await self._client._request(
+        cart = await self._client._request(
             "GET",
             path("carts", check_id(cart_id, "cart_id")),
             _DECODE_CART,
             options=call_options(extra_headers, timeout),
         )
+        if cart.items:
+            self._client._shared.saw_cart(cart_id, cart.items[0].occurrence_id)
+        return cart
 
     async def delete(
         self,
@@ -510,16 +519,17 @@ class Carts(_Resource):
 
         >>> await ttg.carts.delete(cart.id)
         """
+        request_path = path("carts", check_id(cart_id, "cart_id"))
         try:
             await self._client._request(
-                "DELETE",
-                path("carts", check_id(cart_id, "cart_id")),
-                _empty,
-                options=call_options(extra_headers, timeout),
+                "DELETE", request_path, _empty, options=call_options(extra_headers, timeout)
             )
         except (NotFoundError, GoneError):
             # The hold no longer exists, which is what deleting it was for.
             return
+        finally:
+            # Even a failed delete may have released the hold.
+            self._client._shared.wrote(cart_id, None)
 
 
 class Orders(_Resource):
@@ -605,6 +615,9 @@ class Orders(_Resource):
             exc.idempotency_key = key  # type: ignore[attr-defined]
             exc.add_note(f"ttg_async: the cancelled checkout used idempotency_key={key}")
             raise
+        finally:
+            # Placed, or maybe placed: the cart and its occurrence's inventory are stale.
+            self._client._shared.wrote(cart, None)
 
     async def get(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
@@ -20,14 +20,23 @@ import aiohttp
 
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
-from ttg_async._core.errors import AuthenticationError, TTGError
+from ttg_async._core.errors import AuthenticationError, ConfigurationError, TTGError
 from ttg_async._core.hooks import Hook
+from ttg_async._core.hot import (
+    CacheStats,
+    HotReads,
+    ResponseCache,
+    check_cache,
+    check_coalesce,
+    identity_digest,
+    request_key,
+)
 from ttg_async._core.options import CallOptions, merge_headers
 from ttg_async._core.pipeline import Pipeline
 from ttg_async._core.retry import RetryPolicy
 from ttg_async._core.telemetry import Observer, build_observer
 from ttg_async._core.transport import RawResponse, RequestSpec
-from ttg_async._core.wire import header, new_request_id
+from ttg_async._core.wire import header, new_request_id, query_pairs
 from ttg_async.buyback._auth import TokenCache
 from ttg_async.buyback._config import BuybackConfig, resolve_buyback_config
 from ttg_async.buyback._errors import InvalidCredentialsError
@@ -66,16 +75,24 @@ def _with_headers(spec: RequestSpec, extra: Mapping[str, str]) -> RequestSpec:
 class _Shared:
     """What a client and all its ``with_options`` views share."""
 
-    __slots__ = ("config", "pipeline", "tokens")
+    __slots__ = ("config", "hot", "identity", "pipeline", "tokens")
 
     def __init__(
-        self, config: BuybackConfig, session: aiohttp.ClientSession | None, observer: Observer
+        self,
+        config: BuybackConfig,
+        session: aiohttp.ClientSession | None,
+        observer: Observer,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.config = config
         self.pipeline = Pipeline(
             config.base_url, config.max_connections, session, observer=observer
         )
         self.tokens = TokenCache()
+        # Hot reads are keyed on the credentials behind the token (hashed), not on the token,
+        # which changes when renewed.
+        self.hot = HotReads(cache, self.pipeline.observer)
+        self.identity = identity_digest(config.base_url, config.client_id, config.client_secret)
 
 
 def _server_time(raw: RawResponse) -> datetime | None:
@@ -126,6 +143,7 @@ class BuybackClient(ClientBase):
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
         session: aiohttp.ClientSession | None = None,
+        cache: ResponseCache | None = None,
         event_hooks: Mapping[str, Sequence[Hook]] | None = None,
         telemetry: bool = True,
         tracer_provider: object = None,
@@ -147,11 +165,14 @@ class BuybackClient(ClientBase):
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
         )
-        self._init(_Shared(config, session, observer), policy, config.timeout, view=False)
+        shared = _Shared(config, session, observer, check_cache(cache))
+        self._init(shared, policy, config.timeout, view=False)
 
     def _init(self, shared: _Shared, retry: RetryPolicy, timeout: float, *, view: bool) -> None:
         self._shared = shared
         self._init_base(shared.pipeline, retry, timeout, view=view)
+        self._coalesce = True
+        self._cache = shared.hot.cache
         self.events = Events(self._call)
         self.sections = Sections(self._call)
         self.rows = Rows(self._call)
@@ -180,8 +201,13 @@ class BuybackClient(ClientBase):
         *,
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         timeout: float | NotGiven = NOT_GIVEN,
+        coalesce: bool | NotGiven = NOT_GIVEN,
+        cache: NotGiven | None = NOT_GIVEN,
     ) -> BuybackClient:
         """A light view with other per-call options; it shares the session and the token.
+
+        ``coalesce=False`` sends every GET of the view itself; ``cache=None`` bypasses the
+        client's [`ResponseCache`][ttg_async.ResponseCache].
 
         >>> once = tbb.with_options(retry=RetryPolicy.disabled(), timeout=5.0)
         >>> await once.events.get("evt_1001")
@@ -190,7 +216,28 @@ class BuybackClient(ClientBase):
         """
         view = object.__new__(BuybackClient)
         view._init(self._shared, *self._view_options(retry, timeout), view=True)
+        view._coalesce = (
+            self._coalesce if isinstance(coalesce, NotGiven) else check_coalesce(coalesce)
+        )
+        view._cache = self._cache
+        if not isinstance(cache, NotGiven):
+            if cache is not None:
+                raise ConfigurationError(
+                    "with_options takes cache=None (bypass the cache); give a client its cache "
+                    "with BuybackClient(..., cache=ResponseCache(...))",
+                    field="cache",
+                )
+            view._cache = None
         return view
+
+    def cache_stats(self) -> CacheStats:
+        """What hot reads did so far: ``hits``, ``misses``, ``coalesced``, ``refreshes``,
+        ``evictions`` (shared by a client and its views).
+
+        >>> tbb.cache_stats().hits
+        0
+        """
+        return self._shared.hot.stats()
 
     async def aclose(self) -> None:
         """Stop a token request in flight and close the client's own session (not one passed
@@ -242,10 +289,7 @@ class BuybackClient(ClientBase):
         ``options`` are the caller's ``extra_headers=`` and ``timeout=``; both are checked
         here, before the token request.
         """
-        pipeline = self._shared.pipeline
-        pipeline.check_open()
-        tokens = self._shared.tokens
-        loop = asyncio.get_running_loop()
+        self._shared.pipeline.check_open()
         policy = self._retry
         timeout = self._timeout
         extra: Mapping[str, str] | None = None
@@ -255,8 +299,52 @@ class BuybackClient(ClientBase):
                 merge_headers({}, extra, _RESERVED_HEADERS)  # a mistake costs no request
             if not isinstance(options.timeout, NotGiven):
                 timeout = check_timeout(options.timeout)
-        ends_at = None if policy.deadline is None else loop.time() + policy.deadline
         request_id = new_request_id()
+        if method == "GET" and (self._coalesce or self._cache is not None):
+            # Events, sections and rows: shared while in flight, and cached when asked.
+            # (Quotes and orders are POSTs: never.)
+            own = {"X-Request-ID": request_id, **(extra or {})}
+            key = request_key(
+                self._shared.identity,
+                RequestSpec(method, request_path, query_pairs(query), own, None, request_id, own),
+            )
+
+            def start(keep: Callable[[RawResponse, str], Any]) -> tuple[str, Awaitable[Any]]:
+                call = self._send(
+                    method, request_path, keep, query, body, extra, timeout, request_id
+                )
+                return request_id, call
+
+            return await self._shared.hot.read(
+                key,
+                start,
+                decode,
+                target=request_path,
+                coalesce=self._coalesce,
+                cache=self._cache,
+                wait=policy.deadline,
+            )
+        return await self._send(
+            method, request_path, decode, query, body, extra, timeout, request_id
+        )
+
+    async def _send(
+        self,
+        method: str,
+        request_path: str,
+        decode: Callable[[RawResponse, str], T],
+        query: Mapping[str, object] | None,
+        body: Mapping[str, Any] | PreparedBody | None,
+        extra: Mapping[str, str] | None,
+        timeout: float,
+        request_id: str,
+    ) -> T:
+        """The call itself: a token, the request, and one replay after a refused token."""
+        pipeline = self._shared.pipeline
+        tokens = self._shared.tokens
+        loop = asyncio.get_running_loop()
+        policy = self._retry
+        ends_at = None if policy.deadline is None else loop.time() + policy.deadline
 
         def remaining_policy() -> RetryPolicy:
             # The call's deadline covers the token request and the replay too.
