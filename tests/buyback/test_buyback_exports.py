@@ -55,11 +55,11 @@ def test_signature_matches_the_contract() -> None:
         "retry",
         "max_connections",
         "session",
+        "cache",
         "event_hooks",
         "telemetry",
         "tracer_provider",
         "meter_provider",
-        "cache",
     ]
     assert params["timeout"].default == 30.0
     assert params["max_connections"].default == 64
