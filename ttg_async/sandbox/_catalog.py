@@ -325,6 +325,9 @@ class Catalog:
         )
         # The encoded JSON of events 0 .. len - 1, filled in as they are first asked for.
         self._event_json: list[bytes | None] = [None] * min(events, EVENT_JSON_CACHE)
+        # Moved by ``Sandbox.evolve`` (see ._evolve): events ended and occurrences cancelled.
+        self.ended: set[int] = set()
+        self.cancelled: set[str] = set()
 
     def _rng(self, tag: int, index: int) -> random.Random:
         return random.Random((self.seed * 1_000_003 + tag) * 10_000_019 + index)
@@ -363,6 +366,8 @@ class Catalog:
     def event_by_id(self, event_id: str) -> Event | None:
         number = parse_id(event_id)
         if number is None or not 0 <= number - _EVENT_ID_BASE < self.event_count:
+            return None
+        if number - _EVENT_ID_BASE in self.ended:
             return None
         return self.event(number - _EVENT_ID_BASE)
 
@@ -426,6 +431,12 @@ class Catalog:
                     page[j] = cache[index] = self._encode_event(index)
         return cast("list[bytes]", page)  # no None is left
 
+    def visible_page(self, location: Location, offset: int, limit: int) -> tuple[list[bytes], int]:
+        """A page of the location's events with the ended ones left out, and their total."""
+        n = len(self.locations)
+        indexes = [i for i in range(location.index, self.event_count, n) if i not in self.ended]
+        return [self.event_json(i) for i in indexes[offset : offset + limit]], len(indexes)
+
     def _encode_event(self, index: int) -> bytes:
         # Exactly encode({"id", "name", "startDate", "endDate", "location", "venue"}).
         venue, name, first_day, gap, count, open_ended, _ = self.draw(index)
@@ -480,7 +491,7 @@ class Catalog:
         if number is None or number // _OCC_PER_EVENT != event.number:
             return None
         position = number % _OCC_PER_EVENT - 1
-        if not 0 <= position < event.count:
+        if not 0 <= position < event.count or occurrence_id in self.cancelled:
             return None
         return self.occurrences(event)[position]
 
