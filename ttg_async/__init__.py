@@ -67,6 +67,7 @@ from ttg_async._ttg.models import (
     Venue,
     VoucherLine,
 )
+from ttg_async._ttg.sync import Change, Sync, SyncStats
 from ttg_async._ttg.tiers import TierComparison, TierPrice, TierRow, compare_tiers
 from ttg_async._version import __version__
 
@@ -84,6 +85,7 @@ __all__ = [
     "CartItemInput",
     "CatalogRecord",
     "Category",
+    "Change",
     "ClientClosedError",
     "CommittedWriteDecodeError",
     "ConfigurationError",
@@ -120,6 +122,8 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "SubtotalLine",
+    "Sync",
+    "SyncStats",
     "TTGClient",
     "TTGError",
     "Ticket",
