@@ -923,4 +923,30 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a secret given as '--client-secret VALUE' (two words) is echoed",
         (INPUTS,),
     ),
+    # -- incremental sync (issue 24) --
+    Mutation(
+        "sync-failed-unit-removed",
+        "ttg_async/_ttg/sync.py",
+        "                if unsure and self._carried(",
+        "                if False and self._carried(",
+        "records beneath a location, event or occurrence that failed to load are reported as "
+        "removed (a flaky night reports the catalog as sold out)",
+        ("tests/test_sync.py",),
+    ),
+    Mutation(
+        "sync-ignore-fields-ignored",
+        "ttg_async/_ttg/sync.py",
+        "        for path in self.ignore:\n            _strip(value, path)\n",
+        "        for path in self.ignore:\n            pass\n",
+        "ignore_fields is accepted but not applied: changes at ignored paths are reported",
+        ("tests/test_sync.py",),
+    ),
+    Mutation(
+        "sync-resume-yields-twice",
+        "ttg_async/_ttg/sync.py",
+        "                    if seq <= state.taken:\n",
+        "                    if seq < state.taken:\n",
+        "a resumed sync yields again the last change taken before the interruption",
+        ("tests/test_sync.py",),
+    ),
 )

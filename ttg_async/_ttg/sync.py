@@ -6,12 +6,13 @@ A sync runs in two phases, and its checkpoint says which one it is in:
    directory, exactly once per record across interruptions (its own checkpoint is there too).
    Per-unit failures are kept in the sync's checkpoint when the crawl ends.
 2. **compare**: a partitioned hash join (Grace). The previous snapshot and the staging file
-   are split into ``K`` bucket files by a stable hash of the event ID, so the records of one
-   event are in one bucket on both sides. Each bucket is read alone: its lines are sorted by
-   (event, occurrence, rate code) and appended to the new snapshot, and an index of keys and
-   content hashes (not decoded records) is built for both sides. Only a key whose hash
-   differs is decoded again, from the bucket's lines, to give ``before``, ``after`` and
-   ``fields``. Memory is one bucket's worth, whatever the catalog's size.
+   are split into ``K`` bucket files by ranges of a CRC-32 of the event ID, so the records of
+   one event are in one bucket on both sides, and the output's order (by that CRC, then by
+   event, occurrence and rate code) does not depend on ``K``. Each bucket is read alone: its
+   lines are sorted and appended to the new snapshot, and an index of keys and content
+   hashes (not decoded records) is built for both sides. Only a key whose hash differs is
+   decoded again, from the bucket's lines, to give ``before``, ``after`` and ``fields``.
+   Memory is one bucket's worth, whatever the catalog's size.
 
 Everything the compare phase yields is a function of (previous snapshot, staging file,
 failures), in a fixed order, so a resumed sync redoes the phase and skips the changes the
@@ -126,6 +127,7 @@ class _Line(msgspec.Struct):
     occurrence: msgspec.Raw
     rateCode: str | None = None
     items: list[msgspec.Raw] | None = None
+    error: dict[str, Any] | None = None
 
 
 class _Ided(msgspec.Struct):
@@ -141,8 +143,14 @@ def _code_key(code: str | None) -> str:
     return "" if code is None else "\x00" + code
 
 
+def _crc(event_id: str) -> int:
+    return zlib.crc32(event_id.encode())
+
+
 def _bucket(event_id: str, buckets: int) -> int:
-    return zlib.crc32(event_id.encode()) % buckets
+    """Ranges of the event's CRC, so the order of the output (by CRC, then by IDs) is the same
+    whatever the number of buckets."""
+    return _crc(event_id) * buckets >> 32
 
 
 # -- ignored fields and changed paths ---------------------------------------------------------
@@ -292,17 +300,18 @@ class _Side:
 _LEVELS: Final[tuple[Level, ...]] = ("event", "occurrence", "item")
 
 
-def _sort_key(key: Key) -> tuple[str, ...]:
+def _sort_key(key: Key) -> tuple[int | str, ...]:
+    crc = _crc(str(key[0]))
     if len(key) == 4:
-        return (str(key[0]), str(key[1]), _code_key(key[2]), str(key[3]))
-    return tuple(str(part) for part in key)
+        return (crc, str(key[0]), str(key[1]), _code_key(key[2]), str(key[3]))
+    return (crc, *(str(part) for part in key))
 
 
 def _compare_bucket(
     old: _Side, new: _Side, canon: _Canon, counts: dict[str, int]
 ) -> Iterator[Change]:
     """The changes of one bucket, in key order (each event before what is beneath it)."""
-    plan: list[tuple[tuple[str, ...], Level, Key, ChangeKind]] = []
+    plan: list[tuple[tuple[int | str, ...], Level, Key, ChangeKind]] = []
     for level in _LEVELS:
         before_index, after_index = old.index(level), new.index(level)
         for key, ref in after_index.items():
@@ -426,6 +435,14 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _without_request_id(line: bytes) -> bytes:
+    """A line for a rate code the event does not know, without the ID of the request that
+    found out: a snapshot depends on the catalog alone, not on when it was read."""
+    data = msgspec.json.decode(line)
+    data["error"]["requestId"] = None
+    return _encoder.encode(data) + b"\n"
 
 
 def _open_changes(target: Path, size: int) -> BinaryIO:
@@ -701,9 +718,9 @@ class Sync:
                 keyed = []
                 for line in self._bucket_lines("new", bucket):
                     event_id, occurrence_id, code = new.add(line, self._canon)
-                    keyed.append((event_id, occurrence_id, _code_key(code), line))
+                    keyed.append((_crc(event_id), event_id, occurrence_id, _code_key(code), line))
                 keyed.sort()
-                snapshot.writelines(entry[3] for entry in keyed)
+                snapshot.writelines(entry[4] for entry in keyed)
                 del keyed
                 for change in _compare_bucket(old, new, self._canon, self._counts):
                     seq += 1
@@ -749,6 +766,8 @@ class Sync:
                 for line in file:
                     record = _read_line.decode(line)
                     event_id = _read_id.decode(record.event).id
+                    if record.error is not None and record.error.get("requestId") is not None:
+                        line = _without_request_id(line)
                     if unsure:
                         occurrence_id = _read_id.decode(record.occurrence).id
                         seen_events.add(event_id)
