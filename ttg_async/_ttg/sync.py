@@ -663,7 +663,8 @@ class Sync:
         if state is None or (state.phase == "crawl" and not self._work.exists()):
             state = _State(_FORMAT, _VERSION, self._params, "crawl", note={"changes bytes": 0})
             shutil.rmtree(self._work, ignore_errors=True)
-        self._work.mkdir(parents=True, exist_ok=True)
+        if state.phase != "done":
+            self._work.mkdir(parents=True, exist_ok=True)
         self._state = state
         self._save()
         try:
@@ -673,6 +674,7 @@ class Sync:
                 async for change in self._compare_phase(note):
                     yield change
             elif state.phase == "done":
+                shutil.rmtree(self._work, ignore_errors=True)  # if stopped before it went
                 self._counts.update(state.counts)
                 self.errors = [_restore_error(e) for e in state.errors]
             self._phase = "done"
