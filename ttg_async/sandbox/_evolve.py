@@ -29,7 +29,12 @@ Key = tuple[str | None, ...]
 
 @dataclass(frozen=True, slots=True)
 class ExpectedChange:
-    """One record the sandbox changed: as a sync should report it (``fields`` for prices)."""
+    """One record the sandbox changed, as a sync should report it: ``kind``, ``level`` and
+    ``key`` as in [`Change`][ttg_async.Change]; ``fields`` only for a moved price.
+
+    >>> for expected in sandbox.evolve(3).changes:
+    ...     print(expected.kind, expected.level, expected.key, expected.fields)
+    """
 
     kind: Literal["added", "changed", "removed"]
     level: Literal["event", "occurrence", "item"]
@@ -39,7 +44,12 @@ class ExpectedChange:
 
 @dataclass(frozen=True, slots=True)
 class PriceMove:
-    """A sell price moved at a rate code: ``before`` and ``after`` in minor units."""
+    """A sell price moved at a rate code: the item's ``key`` (as a sync's), the price
+    ``category``, and ``before`` and ``after`` in minor units of ``currency``.
+
+    >>> for move in sandbox.evolve(3, rate_codes=[None, "MEMBERS"]).price_moves:
+    ...     print(move.key[2], move.category, move.before, "->", move.after, move.currency)
+    """
 
     key: Key
     category: str
@@ -50,7 +60,15 @@ class PriceMove:
 
 @dataclass(slots=True)
 class CatalogChanges:
-    """What `Sandbox.evolve` did: the IDs it touched and every record change it caused."""
+    """What `Sandbox.evolve` did: the IDs it touched (``ended_events``, ``added_events``,
+    ``cancelled_occurrences``, ``sold_out`` as ``(event, occurrence, item)``), the
+    ``price_moves``, and ``changes``: every record it added, removed or changed.
+
+    >>> night = sandbox.evolve(3, rate_codes=[None, "MEMBERS"])
+    >>> changes = [change async for change in ttg.sync(previous="mon.jsonl", out="tue.jsonl",
+    ...                                                rate_codes=[None, "MEMBERS"])]
+    >>> assert {(c.kind, c.level, c.key) for c in changes} == night.keys()
+    """
 
     ended_events: list[str] = field(default_factory=list)
     added_events: list[str] = field(default_factory=list)

@@ -251,8 +251,10 @@ class Sandbox:
 
         >>> sb = Sandbox(seed=0, events=40)
         >>> night = sb.evolve(7, rate_codes=[None, "campaign-may"])
-        >>> sorted(night.keys())[:1]  # (kind, level, key)
-        [('added', 'event', ('1040',))]
+        >>> night.added_events
+        ['1041', '1042']
+        >>> ("added", "event", ("1041",)) in night.keys()  # (kind, level, key)
+        True
         """
         codes = list(rate_codes)
         counts = (end_events, add_events, cancel_occurrences, sell_out, move_prices)
