@@ -25,6 +25,7 @@ the new snapshot unchanged, so they are neither removed nor, tomorrow, added aga
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -137,6 +138,33 @@ class _Ided(msgspec.Struct):
 _read_line: Final = msgspec.json.Decoder(_Line)
 _read_id: Final = msgspec.json.Decoder(_Ided)
 _encoder: Final = msgspec.json.Encoder()
+
+
+class _EventOnly(msgspec.Struct):
+    event: _Ided
+
+
+_read_event: Final = msgspec.json.Decoder(_EventOnly)
+
+
+class _Keys(msgspec.Struct):
+    """The IDs of a snapshot line, and its items left undecoded."""
+
+    event: _Ided
+    occurrence: _Ided
+    rateCode: str | None = None
+    items: list[msgspec.Raw] | None = None
+
+
+_read_keys: Final = msgspec.json.Decoder(_Keys)
+
+
+def _raw_id(raw: bytes | msgspec.Raw) -> str:
+    return _read_id.decode(raw).id
+
+
+def _event_id(line: bytes) -> str:
+    return _read_event.decode(line).event.id
 
 
 def _code_key(code: str | None) -> str:
@@ -263,13 +291,14 @@ class _Side:
         self.events: dict[Key, tuple[bytes, int, int]] = {}
         self.occurrences: dict[Key, tuple[bytes, int, int]] = {}
         self.items: dict[Key, tuple[bytes, int, int]] = {}
+        self.same_items = 0  # items of lines found alike on both sides
 
     def add(self, line: bytes, canon: _Canon) -> tuple[str, str, str | None]:
         record = _read_line.decode(line)
         number = len(self.lines)
         self.lines.append(line)
-        event_id = _read_id.decode(record.event).id
-        occurrence_id = _read_id.decode(record.occurrence).id
+        event_id = _raw_id(record.event)
+        occurrence_id = _raw_id(record.occurrence)
         code = record.rateCode
         key: Key = (event_id,)
         if key not in self.events:
@@ -278,9 +307,25 @@ class _Side:
         if key not in self.occurrences:
             self.occurrences[key] = (canon.hash(record.occurrence), number, -1)
         for position, item in enumerate(record.items or ()):
-            key = (event_id, occurrence_id, code, _read_id.decode(item).id)
+            key = (event_id, occurrence_id, code, _raw_id(item))
             self.items[key] = (canon.hash(item), number, position)
         return event_id, occurrence_id, code
+
+    def add_same(self, line: bytes) -> tuple[str, str, str | None]:
+        """A line found byte for byte on both sides, added to the new side only: its records
+        are unchanged, so nothing is hashed (a hash is made later only if a changed line of
+        the old side names the same event or occurrence); its items are only counted."""
+        keys = _read_keys.decode(line)
+        number = len(self.lines)
+        self.lines.append(line)
+        event_id, occurrence_id = keys.event.id, keys.occurrence.id
+        self.events.setdefault((event_id,), (b"", number, -1))
+        self.occurrences.setdefault((event_id, occurrence_id), (b"", number, -1))
+        self.same_items += len(keys.items or ())
+        return event_id, occurrence_id, keys.rateCode
+
+    def digest(self, level: Level, ref: tuple[bytes, int, int], canon: _Canon) -> bytes:
+        return ref[0] or canon.hash(self.raw(level, ref))
 
     def index(self, level: Level) -> dict[Key, tuple[bytes, int, int]]:
         if level == "event":
@@ -312,13 +357,19 @@ def _compare_bucket(
 ) -> Iterator[Change]:
     """The changes of one bucket, in key order (each event before what is beneath it)."""
     plan: list[tuple[tuple[int | str, ...], Level, Key, ChangeKind]] = []
+    counts["unchanged"] += new.same_items
     for level in _LEVELS:
         before_index, after_index = old.index(level), new.index(level)
         for key, ref in after_index.items():
             was = before_index.get(key)
             if was is None:
+                if not ref[0]:  # named by a line that is on both sides
+                    counts["unchanged"] += 1
+                    continue
                 plan.append((_sort_key(key), level, key, "added"))
-            elif was[0] != ref[0]:
+            elif was[0] != ref[0] and old.digest(level, was, canon) != new.digest(
+                level, ref, canon
+            ):
                 plan.append((_sort_key(key), level, key, "changed"))
             else:
                 counts["unchanged"] += 1
@@ -441,7 +492,10 @@ def _without_request_id(line: bytes) -> bytes:
     """A line for a rate code the event does not know, without the ID of the request that
     found out: a snapshot depends on the catalog alone, not on when it was read."""
     data = msgspec.json.decode(line)
-    data["error"]["requestId"] = None
+    error = data.get("error")
+    if not isinstance(error, dict) or error.get("requestId") is None:
+        return line
+    error["requestId"] = None
     return _encoder.encode(data) + b"\n"
 
 
@@ -545,6 +599,7 @@ class Sync:
         self._started = False
         self._phase = "not started"
         self._buckets_done = 0
+        self._previous_split = False  # the old-K files were written by this run
         self._last_fsync = 0.0
         self.errors: list[CrawlError] = []
         """Per-unit failures of the crawl (see [`CrawlError`][ttg_async.CrawlError])."""
@@ -683,15 +738,36 @@ class Sync:
                 shutil.rmtree(self._work, ignore_errors=True)
 
     async def _crawl_phase(self) -> None:
-        assert self._state is not None
+        state = self._state
+        assert state is not None
         self._phase = "crawl"
+        if self._previous is not None and not state.buckets:
+            # Tonight's file is about as large as last night's: both count.
+            size = 2 * self._previous.stat().st_size
+            state.buckets = max(1, min(_MAX_BUCKETS, -(-size // _BUCKET_BYTES)))
+            self._save()
         crawl = self._crawl = self._client.crawl(
             self._location_ids, checkpoint=self._work / "crawl.checkpoint", **self._crawl_args
         )
-        await crawl.write_jsonl(self._work / "crawl.jsonl", resume=True)
+        # The previous snapshot is split into buckets meanwhile, in a thread: the crawl waits
+        # on the network most of the time, and this needs nothing from tonight.
+        splitting = None
+        if state.buckets:
+            splitting = asyncio.ensure_future(
+                asyncio.to_thread(self._split_previous, state.buckets)
+            )
+        try:
+            await crawl.write_jsonl(self._work / "crawl.jsonl", resume=True)
+        finally:
+            if splitting is not None:
+                await asyncio.wait({splitting})  # never leave the thread writing behind us
+        assert splitting is None or splitting.done()
+        if splitting is not None:
+            splitting.result()  # its error, if any
+            self._previous_split = True
         self.errors = list(crawl.errors)
-        self._state.errors = [failure.to_dict() for failure in crawl.errors]
-        self._state.phase = "compare"
+        state.errors = [failure.to_dict() for failure in crawl.errors]
+        state.phase = "compare"
         self._save()
 
     async def _compare_phase(
@@ -708,19 +784,39 @@ class Sync:
             if self._previous is not None:
                 size += self._previous.stat().st_size
             state.buckets = max(1, min(_MAX_BUCKETS, -(-size // _BUCKET_BYTES)))
-        self._partition(staging, state.buckets, _Unsure(e["where"] for e in state.errors))
+        if not self._previous_split:
+            self._split_previous(state.buckets)
+        self._split_new(staging, state.buckets, _Unsure(e["where"] for e in state.errors))
         tmp = self._work / "snapshot.tmp"
         seq = 0
         with tmp.open("wb") as snapshot:
             for bucket in range(state.buckets):
                 self._buckets_done = bucket
                 old, new = _Side(), _Side()
-                for line in self._bucket_lines("old", bucket):
-                    old.add(line, self._canon)
+                before = list(self._bucket_lines("old", bucket))
+                after = list(self._bucket_lines("new", bucket))
+                # Most lines of a night are as they were: those are not hashed at all.
+                # (Their records go on the new side only, first, so every event and
+                # occurrence they name counts as present on both sides.)
+                same = set(after).intersection(before)
+                for line in before:
+                    if line not in same:
+                        old.add(line, self._canon)
+                del before
                 keyed = []
-                for line in self._bucket_lines("new", bucket):
-                    event_id, occurrence_id, code = new.add(line, self._canon)
-                    keyed.append((_crc(event_id), event_id, occurrence_id, _code_key(code), line))
+                for line in after:
+                    if line in same:
+                        event_id, occurrence_id, code = new.add_same(line)
+                        keyed.append(
+                            (_crc(event_id), event_id, occurrence_id, _code_key(code), line)
+                        )
+                for line in after:
+                    if line not in same:
+                        event_id, occurrence_id, code = new.add(line, self._canon)
+                        keyed.append(
+                            (_crc(event_id), event_id, occurrence_id, _code_key(code), line)
+                        )
+                del after, same
                 keyed.sort()
                 snapshot.writelines(entry[4] for entry in keyed)
                 del keyed
@@ -750,62 +846,80 @@ class Sync:
         with path.open("rb") as file:
             yield from file
 
-    def _partition(self, staging: Path, buckets: int, unsure: _Unsure) -> None:
-        """Split both sides into bucket files; carry forward what a failure leaves unknown."""
+    def _split_previous(self, buckets: int) -> None:
+        """The previous snapshot into ``old-K.jsonl`` bucket files (run in a thread while the
+        crawl runs: it needs nothing from tonight)."""
         work = self._work
         for stale in work.glob("old-*.jsonl"):
             stale.unlink()
+        if self._previous is None:
+            return
+        with contextlib.ExitStack() as stack:
+            files = [
+                stack.enter_context((work / f"old-{k}.jsonl").open("wb")) for k in range(buckets)
+            ]
+            for line, event_id, _ in self._previous_lines(stack):
+                files[_bucket(event_id, buckets)].write(line)
+
+    def _previous_lines(
+        self, stack: contextlib.ExitStack
+    ) -> Iterator[tuple[bytes, str, _Line | None]]:
+        assert self._previous is not None
+        try:
+            previous = stack.enter_context(self._previous.open("rb"))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read {self._previous}: {exc}", field="previous"
+            ) from exc
+        for number, line in enumerate(previous, 1):
+            if not line.strip():
+                continue
+            if not line.endswith(b"\n"):
+                line += b"\n"
+            try:
+                event_id = _event_id(line)
+            except (msgspec.DecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise ConfigurationError(
+                    f"{self._previous} line {number} is not a snapshot record: {exc}",
+                    field="previous",
+                ) from exc
+            yield line, event_id, None
+
+    def _split_new(self, staging: Path, buckets: int, unsure: _Unsure) -> None:
+        """Tonight's records into ``new-K.jsonl``, with the previous records that a failed unit
+        leaves unknown carried forward."""
+        work = self._work
         for stale in work.glob("new-*.jsonl"):
             stale.unlink()
         seen_events: set[str] = set()
         seen_locations: set[str] = set()
         seen_units: set[tuple[str, str, str | None]] = set()
         with contextlib.ExitStack() as stack:
-            new_files = [
+            files = [
                 stack.enter_context((work / f"new-{k}.jsonl").open("wb")) for k in range(buckets)
             ]
             with staging.open("rb") as file:
                 for line in file:
-                    record = _read_line.decode(line)
-                    event_id = _read_id.decode(record.event).id
-                    if record.error is not None and record.error.get("requestId") is not None:
+                    if b'"error":' in line:
                         line = _without_request_id(line)
                     if unsure:
-                        occurrence_id = _read_id.decode(record.occurrence).id
+                        record = _read_line.decode(line)
+                        event_id = _raw_id(record.event)
+                        occurrence_id = _raw_id(record.occurrence)
                         seen_events.add(event_id)
                         seen_locations.add(record.locationId)
                         if event_id in unsure.events or occurrence_id in unsure.occurrences:
                             seen_units.add((event_id, occurrence_id, record.rateCode))
-                    new_files[_bucket(event_id, buckets)].write(line)
-            if self._previous is None:
+                    else:
+                        event_id = _event_id(line)
+                    files[_bucket(event_id, buckets)].write(line)
+            if self._previous is None or not unsure:
                 return
-            old_files = [
-                stack.enter_context((work / f"old-{k}.jsonl").open("wb")) for k in range(buckets)
-            ]
-            try:
-                previous = stack.enter_context(self._previous.open("rb"))
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot read {self._previous}: {exc}", field="previous"
-                ) from exc
-            for number, line in enumerate(previous, 1):
-                if not line.strip():
-                    continue
-                if not line.endswith(b"\n"):
-                    line += b"\n"
-                try:
-                    record = _read_line.decode(line)
-                    event_id = _read_id.decode(record.event).id
-                except msgspec.DecodeError as exc:
-                    raise ConfigurationError(
-                        f"{self._previous} line {number} is not a snapshot record: {exc}",
-                        field="previous",
-                    ) from exc
-                bucket = _bucket(event_id, buckets)
-                old_files[bucket].write(line)
-                if unsure and self._carried(record, event_id, unsure, seen_events,
-                                            seen_locations, seen_units):  # fmt: skip
-                    new_files[bucket].write(line)
+            for line, event_id, _ in self._previous_lines(stack):
+                record = _read_line.decode(line)
+                if self._carried(record, event_id, unsure, seen_events,
+                                 seen_locations, seen_units):  # fmt: skip
+                    files[_bucket(event_id, buckets)].write(line)
 
     @staticmethod
     def _carried(
@@ -823,7 +937,7 @@ class Sync:
                 unsure.all_locations and location not in seen_locations
             ):
                 return True
-        occurrence_id = _read_id.decode(record.occurrence).id
+        occurrence_id = _raw_id(record.occurrence)
         if event_id in unsure.events or occurrence_id in unsure.occurrences:
             return (event_id, occurrence_id, record.rateCode) not in seen_units
         return False
