@@ -87,6 +87,9 @@ async def test_the_sync_finds_exactly_what_the_sandbox_changed(tmp_path: Path) -
     assert night.added_events
     assert night.cancelled_occurrences
     assert night.sold_out
+    assert night.added_occurrences
+    # A date added at the end moves the event's endDate: a changed event.
+    assert any(c.level == "event" and c.kind == "changed" for c in night.changes)
     assert night.price_moves
     assert triples(changes) == night.keys()
     assert len(changes) == len(night.changes)
@@ -94,7 +97,11 @@ async def test_the_sync_finds_exactly_what_the_sandbox_changed(tmp_path: Path) -
     assert {c.key: c.fields for c in changes if c.kind == "changed"} == expected_fields
     moves = {move.key: move for move in night.price_moves}
     for change in changes:
-        if change.kind == "changed":
+        if change.kind == "changed" and change.level == "event":
+            assert change.before is not None
+            assert change.after is not None
+            assert change.after["endDate"] > change.before["endDate"]
+        elif change.kind == "changed":
             move = moves[change.key]
             assert change.before is not None
             assert change.after is not None
@@ -115,18 +122,18 @@ async def test_the_sync_finds_exactly_what_the_sandbox_changed(tmp_path: Path) -
         sum(c.kind == "removed" for c in changes),
     )
     # Each event comes before its occurrences, and each occurrence before its items.
-    seen: set[tuple[str | None, ...]] = set()
+    order = {change.key: number for number, change in enumerate(changes)}
     for change in changes:
-        if change.kind == "added" and change.level != "event":
-            assert change.key[: 1 if change.level == "occurrence" else 2] in seen
-        seen.add(change.key)
+        for parent in (change.key[:1], change.key[:2]):
+            if parent != change.key and parent in order:
+                assert order[parent] < order[change.key]
 
 
 async def test_ignored_fields_are_never_reported(tmp_path: Path) -> None:
     sandbox = Sandbox(seed=3, events=30)
     async with sandbox.serve() as url:
         await sync(url, None, tmp_path / "mon.jsonl")
-        night = sandbox.evolve(4, rate_codes=CODES, end_events=0, add_events=0,
+        night = sandbox.evolve(4, rate_codes=CODES, end_events=0, add_events=0, add_dates=0,
                                cancel_occurrences=0, sell_out=0, move_prices=5)  # fmt: skip
         assert len(night.price_moves) == 5
         ignored, run = await sync(
@@ -158,7 +165,7 @@ async def test_failed_units_remove_nothing_beneath_them(tmp_path: Path) -> None:
     sandbox = Sandbox(seed=4, locations=3, events=36)
     async with sandbox.serve() as url:
         await sync(url, None, tmp_path / "mon.jsonl")
-        night = sandbox.evolve(5, rate_codes=CODES, end_events=6, add_events=0,
+        night = sandbox.evolve(5, rate_codes=CODES, end_events=6, add_events=0, add_dates=0,
                                cancel_occurrences=6, sell_out=6, move_prices=0)  # fmt: skip
         removed = {c.key for c in night.changes}
         assert {c.kind for c in night.changes} == {"removed"}

@@ -1,10 +1,10 @@
 """The catalog moves on: a seeded night of changes, and the list of what changed.
 
 `evolve` picks, with its own ``random.Random(seed)``, events to end, events to add,
-occurrences to cancel, extras to sell out and prices to move at rate codes, applies them to
-the catalog, pricing and stock, and returns a `CatalogChanges` that lists every record it
-added, removed or changed at the levels a sync reports (event, occurrence, item at a rate
-code), so a test can hold a sync's changes against the sandbox's own list.
+occurrences to cancel, dates to add, extras to sell out and prices to move at rate codes,
+applies them to the catalog, pricing and stock, and returns a `CatalogChanges` that lists
+every record it added, removed or changed at the levels a sync reports (event, occurrence,
+item at a rate code), so a test can hold a sync's changes against the sandbox's own list.
 
 The changes are chosen so that each touches only the records it names: extras are not
 tickets, so selling one out leaves the occurrence's price summary alone; a price moves at a
@@ -25,6 +25,9 @@ from ttg_async.sandbox._state import State
 __all__ = ["CatalogChanges", "ExpectedChange", "evolve"]
 
 Key = tuple[str | None, ...]
+
+#: The most dates an event gets: the catalog's dates (and their encoded days) end there.
+_MAX_DATES = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,9 @@ class PriceMove:
 @dataclass(slots=True)
 class CatalogChanges:
     """What `Sandbox.evolve` did: the IDs it touched (``ended_events``, ``added_events``,
-    ``cancelled_occurrences``, ``sold_out`` as ``(event, occurrence, item)``), the
-    ``price_moves``, and ``changes``: every record it added, removed or changed.
+    ``cancelled_occurrences``, ``added_occurrences``, ``sold_out`` as ``(event, occurrence,
+    item)``), the ``price_moves``, and ``changes``: every record it added, removed or
+    changed.
 
     >>> night = sandbox.evolve(3, rate_codes=[None, "MEMBERS"])
     >>> changes = [change async for change in ttg.sync(previous="mon.jsonl", out="tue.jsonl",
@@ -73,6 +77,7 @@ class CatalogChanges:
     ended_events: list[str] = field(default_factory=list)
     added_events: list[str] = field(default_factory=list)
     cancelled_occurrences: list[str] = field(default_factory=list)
+    added_occurrences: list[str] = field(default_factory=list)
     sold_out: list[Key] = field(default_factory=list)
     price_moves: list[PriceMove] = field(default_factory=list)
     changes: list[ExpectedChange] = field(default_factory=list)
@@ -122,6 +127,7 @@ def evolve(
     end_events: int,
     add_events: int,
     cancel_occurrences: int,
+    add_dates: int,
     sell_out: int,
     move_prices: int,
 ) -> CatalogChanges:
@@ -200,6 +206,18 @@ def evolve(
                 moved += 1
                 touched_occurrences.add(occ.id)
                 break
+    # Dates are added at the end of events (never past the catalog's last day).
+    spare = [i for i in rest if catalog.event(i).count < _MAX_DATES]
+    for index in sorted(rng.sample(spare, min(add_dates, len(spare)))):
+        before = catalog.event_json(index)
+        catalog.add_date(index)
+        event = catalog.event(index)
+        occ = catalog.occurrences(event)[-1]
+        if catalog.event_json(index) != before:
+            report.changes.append(ExpectedChange("changed", "event", (event.id,), ("endDate",)))
+        for level, key in _records(catalog, pricing, state, retailer, event, rate_codes, [occ]):
+            report.changes.append(ExpectedChange("added", level, key))
+        report.added_occurrences.append(occ.id)
     # Events are added at the end of the catalog (each location gets its share).
     first = catalog.event_count
     catalog.event_count += add_events

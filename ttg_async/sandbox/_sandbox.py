@@ -238,13 +238,15 @@ class Sandbox:
         end_events: int = 2,
         add_events: int = 2,
         cancel_occurrences: int = 3,
+        add_dates: int = 2,
         sell_out: int = 3,
         move_prices: int = 4,
     ) -> CatalogChanges:
         """Move the catalog on, as a night would: seeded, so the same call does the same.
 
         Ends ``end_events`` events and adds ``add_events`` new ones, cancels occurrences,
-        sells extras out and moves prices up or down by a step at the given ``rate_codes``
+        adds dates at the end of events (``add_dates``; their ``endDate`` moves), sells
+        extras out and moves prices up or down by a step at the given ``rate_codes``
         (``None``, the default tier, is listed for the records it reports; prices move only
         at the codes). Returns a `CatalogChanges` listing every record added, removed or
         changed at the levels a sync reports, for the ``rate_codes`` a sync would crawl.
@@ -257,7 +259,7 @@ class Sandbox:
         True
         """
         codes = list(rate_codes)
-        counts = (end_events, add_events, cancel_occurrences, sell_out, move_prices)
+        counts = (end_events, add_events, cancel_occurrences, add_dates, sell_out, move_prices)
         if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts):
             raise ValueError("evolve: the counts must be non-negative ints")
         return evolve(
@@ -270,6 +272,7 @@ class Sandbox:
             end_events=end_events,
             add_events=add_events,
             cancel_occurrences=cancel_occurrences,
+            add_dates=add_dates,
             sell_out=sell_out,
             move_prices=move_prices,
         )
