@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ttg_async import Change, ConfigurationError, RetryPolicy, SyncStats, TTGClient
-from ttg_async._ttg.sync import _diff, parse_ignore
+from ttg_async._ttg.snapshot import diff_paths, parse_ignore
 from ttg_async.sandbox import Sandbox
 
 KEY = "sk_test_sync00000000000000000000"
@@ -281,10 +281,10 @@ def test_changed_paths_use_wire_names_and_indexes() -> None:
     out: list[str] = []
     before = {"id": "1", "priceOptions": [{"sellPrice": {"amount": 1}}], "x": 1}
     after = {"id": "1", "priceOptions": [{"sellPrice": {"amount": 2}}, {}], "y": 1}
-    _diff(before, after, "", out)
+    diff_paths(before, after, "", out)
     assert out == ["priceOptions[0].sellPrice.amount", "priceOptions[1]", "x", "y"]
     out = []
-    _diff({"a": 1}, {"a": 1.0}, "", out)
+    diff_paths({"a": 1}, {"a": 1.0}, "", out)
     assert out == ["a"]  # 1 and 1.0 are other JSON
 
 

@@ -67,7 +67,8 @@ from ttg_async._ttg.models import (
     Venue,
     VoucherLine,
 )
-from ttg_async._ttg.sync import Change, Sync, SyncStats
+from ttg_async._ttg.snapshot import Change
+from ttg_async._ttg.sync import Sync, SyncStats
 from ttg_async._ttg.tiers import TierComparison, TierPrice, TierRow, compare_tiers
 from ttg_async._version import __version__
 

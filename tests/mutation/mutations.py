@@ -927,7 +927,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "sync-failed-unit-removed",
         "ttg_async/_ttg/sync.py",
-        "                if unsure and self._carried(",
+        "                if self._carried(",
         "                if False and self._carried(",
         "records beneath a location, event or occurrence that failed to load are reported as "
         "removed (a flaky night reports the catalog as sold out)",
@@ -935,8 +935,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "sync-ignore-fields-ignored",
-        "ttg_async/_ttg/sync.py",
-        "        for path in self.ignore:\n            _strip(value, path)\n",
+        "ttg_async/_ttg/snapshot.py",
+        "        for path in self.ignore:\n            strip_path(value, path)\n",
         "        for path in self.ignore:\n            pass\n",
         "ignore_fields is accepted but not applied: changes at ignored paths are reported",
         ("tests/test_sync.py",),

@@ -14,6 +14,9 @@ A sync runs in two phases, and its checkpoint says which one it is in:
    decoded again, from the bucket's lines, to give ``before``, ``after`` and ``fields``.
    Memory is one bucket's worth, whatever the catalog's size.
 
+The comparison itself (reading lines, hashing, the changed paths) is I/O-free, in
+`ttg_async._ttg.snapshot`; this module moves files.
+
 Everything the compare phase yields is a function of (previous snapshot, staging file,
 failures), in a fixed order, so a resumed sync redoes the phase and skips the changes the
 checkpoint counts as taken; the new snapshot comes out byte for byte the same.
@@ -27,31 +30,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
 import time
-import zlib
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal
 
 import msgspec
 
 from ttg_async._core.errors import ConfigurationError, TTGError
 from ttg_async._ttg.crawl import Crawl, CrawlError, CrawlStats, CrawlStorageError
+from ttg_async._ttg.snapshot import (
+    Canon,
+    Change,
+    Line,
+    Side,
+    Unsure,
+    bucket_of,
+    code_key,
+    compare_bucket,
+    crc,
+    event_id_of,
+    parse_ignore,
+    raw_id,
+    read_line,
+)
 
 if TYPE_CHECKING:
     from ttg_async._ttg.client import TTGClient
 
 __all__ = ["Change", "Sync", "SyncStats"]
 
-ChangeKind: TypeAlias = Literal["added", "changed", "removed"]
-Level: TypeAlias = Literal["event", "occurrence", "item"]
-Key: TypeAlias = tuple[str | None, ...]
-
+_encoder: Final = msgspec.json.Encoder()
 _FORMAT: Final = "ttg_async sync checkpoint"
 _VERSION: Final = 1
 #: Bytes of input (previous snapshot plus staging file) per bucket of the compare phase.
@@ -59,44 +72,6 @@ _BUCKET_BYTES: Final = 8 << 20
 _MAX_BUCKETS: Final = 256
 #: Seconds between checkpoint saves that are flushed to the disk (every take is saved).
 _FSYNC_INTERVAL: Final = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One difference between the previous snapshot and the catalog now.
-
-    ``kind`` is ``"added"``, ``"changed"`` or ``"removed"``; ``level`` is ``"event"``,
-    ``"occurrence"`` or ``"item"`` (an inventory item at one rate code); ``key`` is
-    ``(event_id,)``, ``(event_id, occurrence_id)`` or ``(event_id, occurrence_id, rate_code,
-    item_id)`` (``rate_code`` is ``None`` for the default tier). ``before`` and ``after`` are
-    the record's JSON in wire names (``None`` where absent); ``fields`` lists the changed
-    JSON paths of a ``"changed"`` record, such as ``priceOptions[0].sellPrice.amount``.
-
-    >>> async for change in ttg.sync(previous="monday.jsonl", out="tuesday.jsonl"):
-    ...     print(change.kind, change.level, change.key, change.fields)
-    """
-
-    kind: ChangeKind
-    level: Level
-    key: Key
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    fields: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"kind", "level", "key", "before", "after", "fields"}``: one line of
-        `Sync.write_changes` (and of ``ttg sync --changes``).
-
-        >>> json.dumps(change.to_dict())
-        """
-        return {
-            "kind": self.kind,
-            "level": self.level,
-            "key": list(self.key),
-            "before": self.before,
-            "after": self.after,
-            "fields": list(self.fields),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,320 +90,6 @@ class SyncStats:
     removed: int = 0
     unchanged: int = 0
     crawl: CrawlStats = field(default_factory=CrawlStats)
-
-
-# -- reading snapshot lines -------------------------------------------------------------------
-
-
-class _Line(msgspec.Struct):
-    """A snapshot line with its parts left as bytes: hashing needs no Python objects."""
-
-    locationId: str
-    event: msgspec.Raw
-    occurrence: msgspec.Raw
-    rateCode: str | None = None
-    items: list[msgspec.Raw] | None = None
-    error: dict[str, Any] | None = None
-
-
-class _Ided(msgspec.Struct):
-    id: str
-
-
-_read_line: Final = msgspec.json.Decoder(_Line)
-_read_id: Final = msgspec.json.Decoder(_Ided)
-_encoder: Final = msgspec.json.Encoder()
-
-
-class _EventOnly(msgspec.Struct):
-    event: _Ided
-
-
-_read_event: Final = msgspec.json.Decoder(_EventOnly)
-
-
-class _Keys(msgspec.Struct):
-    """The IDs of a snapshot line, and its items left undecoded."""
-
-    event: _Ided
-    occurrence: _Ided
-    rateCode: str | None = None
-    items: list[msgspec.Raw] | None = None
-
-
-_read_keys: Final = msgspec.json.Decoder(_Keys)
-
-
-def _raw_id(raw: bytes | msgspec.Raw) -> str:
-    return _read_id.decode(raw).id
-
-
-def _event_id(line: bytes) -> str:
-    return _read_event.decode(line).event.id
-
-
-def _code_key(code: str | None) -> str:
-    return "" if code is None else "\x00" + code
-
-
-def _crc(event_id: str) -> int:
-    return zlib.crc32(event_id.encode())
-
-
-def _bucket(event_id: str, buckets: int) -> int:
-    """Ranges of the event's CRC, so the order of the output (by CRC, then by IDs) is the same
-    whatever the number of buckets."""
-    return _crc(event_id) * buckets >> 32
-
-
-# -- ignored fields and changed paths ---------------------------------------------------------
-
-_Path: TypeAlias = tuple[str, ...]  # "priceOptions", "[]", "sellPrice"; "[3]" for one index
-
-
-def parse_ignore(paths: Iterable[str]) -> list[_Path]:
-    """``"priceOptions[].sellPrice"`` as ``("priceOptions", "[]", "sellPrice")``."""
-    if isinstance(paths, str | bytes):
-        raise TypeError("ignore_fields: must be an iterable of paths, not a single str")
-    out: list[_Path] = []
-    for index, text in enumerate(paths):
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"ignore_fields[{index}]: must be a non-empty path like 'a.b[].c'")
-        parts: list[str] = []
-        for piece in text.split("."):
-            name, bracket, rest = piece.partition("[")
-            if not name and not (parts and bracket):
-                raise ValueError(f"ignore_fields[{index}]: {text!r} has an empty name")
-            if name:
-                parts.append(name)
-            while bracket:
-                inner, _, after = rest.partition("]")
-                if inner and not inner.isdigit():
-                    raise ValueError(f"ignore_fields[{index}]: {text!r}: [{inner}] is no index")
-                parts.append(f"[{inner}]")
-                if after and not after.startswith("["):
-                    raise ValueError(f"ignore_fields[{index}]: {text!r} is not a path")
-                bracket, rest = after[:1], after[1:]
-        out.append(tuple(parts))
-    return out
-
-
-def _strip(value: Any, path: _Path) -> None:
-    """Remove what ``path`` names from ``value``, in place."""
-    head, rest = path[0], path[1:]
-    if head.startswith("["):
-        if not isinstance(value, list):
-            return
-        indexes = range(len(value)) if head == "[]" else [int(head[1:-1])]
-        if not rest:
-            if head == "[]":
-                value.clear()
-            elif indexes[0] < len(value):
-                value[indexes[0]] = None
-            return
-        for i in indexes:
-            if i < len(value):
-                _strip(value[i], rest)
-    elif isinstance(value, dict) and head in value:
-        if rest:
-            _strip(value[head], rest)
-        else:
-            del value[head]
-
-
-def _diff(before: Any, after: Any, prefix: str, out: list[str]) -> None:
-    """The JSON paths where ``before`` and ``after`` differ, leaves first found first."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        for name in sorted(before.keys() | after.keys()):
-            where = f"{prefix}.{name}" if prefix else name
-            if name not in before or name not in after:
-                out.append(where)
-            else:
-                _diff(before[name], after[name], where, out)
-    elif isinstance(before, list) and isinstance(after, list):
-        for i in range(max(len(before), len(after))):
-            if i >= len(before) or i >= len(after):
-                out.append(f"{prefix}[{i}]")
-            else:
-                _diff(before[i], after[i], f"{prefix}[{i}]", out)
-    elif before != after or type(before) is not type(after):
-        out.append(prefix)
-
-
-class _Canon:
-    """Content hashes that ignore key order and the ignored fields."""
-
-    def __init__(self, ignore: list[_Path]) -> None:
-        self.ignore = ignore
-
-    def load(self, raw: bytes) -> Any:
-        value = msgspec.json.decode(raw)
-        for path in self.ignore:
-            _strip(value, path)
-        return value
-
-    def hash(self, raw: bytes) -> bytes:
-        if self.ignore:
-            raw = msgspec.json.encode(self.load(raw), order="sorted")
-        return hashlib.blake2b(raw, digest_size=8).digest()
-
-    def fields(self, before: bytes, after: bytes) -> list[str]:
-        """The changed paths; empty when the records differ only in key order or ignored
-        fields (the fast hash is over the bytes as written, so it can differ then)."""
-        out: list[str] = []
-        _diff(self.load(before), self.load(after), "", out)
-        return out
-
-
-# -- one bucket ---------------------------------------------------------------------------
-
-
-class _Side:
-    """One side of a bucket: lines, and per level ``key -> (hash, line, position)``."""
-
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-        self.events: dict[Key, tuple[bytes, int, int]] = {}
-        self.occurrences: dict[Key, tuple[bytes, int, int]] = {}
-        self.items: dict[Key, tuple[bytes, int, int]] = {}
-        self.same_items = 0  # items of lines found alike on both sides
-
-    def add(self, line: bytes, canon: _Canon) -> tuple[str, str, str | None]:
-        record = _read_line.decode(line)
-        number = len(self.lines)
-        self.lines.append(line)
-        event_id = _raw_id(record.event)
-        occurrence_id = _raw_id(record.occurrence)
-        code = record.rateCode
-        key: Key = (event_id,)
-        if key not in self.events:
-            self.events[key] = (canon.hash(record.event), number, -1)
-        key = (event_id, occurrence_id)
-        if key not in self.occurrences:
-            self.occurrences[key] = (canon.hash(record.occurrence), number, -1)
-        for position, item in enumerate(record.items or ()):
-            key = (event_id, occurrence_id, code, _raw_id(item))
-            self.items[key] = (canon.hash(item), number, position)
-        return event_id, occurrence_id, code
-
-    def add_same(self, line: bytes) -> tuple[str, str, str | None]:
-        """A line found byte for byte on both sides, added to the new side only: its records
-        are unchanged, so nothing is hashed (a hash is made later only if a changed line of
-        the old side names the same event or occurrence); its items are only counted."""
-        keys = _read_keys.decode(line)
-        number = len(self.lines)
-        self.lines.append(line)
-        event_id, occurrence_id = keys.event.id, keys.occurrence.id
-        self.events.setdefault((event_id,), (b"", number, -1))
-        self.occurrences.setdefault((event_id, occurrence_id), (b"", number, -1))
-        self.same_items += len(keys.items or ())
-        return event_id, occurrence_id, keys.rateCode
-
-    def digest(self, level: Level, ref: tuple[bytes, int, int], canon: _Canon) -> bytes:
-        return ref[0] or canon.hash(self.raw(level, ref))
-
-    def index(self, level: Level) -> dict[Key, tuple[bytes, int, int]]:
-        if level == "event":
-            return self.events
-        return self.occurrences if level == "occurrence" else self.items
-
-    def raw(self, level: Level, ref: tuple[bytes, int, int]) -> bytes:
-        record = _read_line.decode(self.lines[ref[1]])
-        if level == "event":
-            return bytes(record.event)
-        if level == "occurrence":
-            return bytes(record.occurrence)
-        assert record.items is not None
-        return bytes(record.items[ref[2]])
-
-
-_LEVELS: Final[tuple[Level, ...]] = ("event", "occurrence", "item")
-
-
-def _sort_key(key: Key) -> tuple[int | str, ...]:
-    crc = _crc(str(key[0]))
-    if len(key) == 4:
-        return (crc, str(key[0]), str(key[1]), _code_key(key[2]), str(key[3]))
-    return (crc, *(str(part) for part in key))
-
-
-def _compare_bucket(
-    old: _Side, new: _Side, canon: _Canon, counts: dict[str, int]
-) -> Iterator[Change]:
-    """The changes of one bucket, in key order (each event before what is beneath it)."""
-    plan: list[tuple[tuple[int | str, ...], Level, Key, ChangeKind]] = []
-    counts["unchanged"] += new.same_items
-    for level in _LEVELS:
-        before_index, after_index = old.index(level), new.index(level)
-        for key, ref in after_index.items():
-            was = before_index.get(key)
-            if was is None:
-                if not ref[0]:  # named by a line that is on both sides
-                    counts["unchanged"] += 1
-                    continue
-                plan.append((_sort_key(key), level, key, "added"))
-            elif was[0] != ref[0] and old.digest(level, was, canon) != new.digest(
-                level, ref, canon
-            ):
-                plan.append((_sort_key(key), level, key, "changed"))
-            else:
-                counts["unchanged"] += 1
-        for key in before_index.keys() - after_index.keys():
-            plan.append((_sort_key(key), level, key, "removed"))
-    plan.sort(key=lambda entry: entry[0])
-    for _, level, key, kind in plan:
-        before = after = None
-        fields: tuple[str, ...] = ()
-        if kind != "added":
-            before = old.raw(level, old.index(level)[key])
-        if kind != "removed":
-            after = new.raw(level, new.index(level)[key])
-        if before is not None and after is not None:
-            fields = tuple(canon.fields(before, after))
-            if not fields:
-                counts["unchanged"] += 1
-                continue
-        counts[kind] += 1
-        yield Change(
-            kind,
-            level,
-            key,
-            None if before is None else msgspec.json.decode(before),
-            None if after is None else msgspec.json.decode(after),
-            fields,
-        )
-
-
-# -- failures: what cannot be removed --------------------------------------------------------
-
-
-class _Unsure:
-    """What the failed units of a run leave unknown, from ``CrawlError.where``.
-
-    An ID holding a space makes ``where`` ambiguous (``location 3 offset 1000``): both
-    readings are kept, which can only keep more, never remove more.
-    """
-
-    def __init__(self, errors: Iterable[str]) -> None:
-        self.all_locations = False
-        self.locations: set[str] = set()
-        self.events: set[str] = set()
-        self.occurrences: set[str] = set()
-        for where in errors:
-            kind, _, rest = where.partition(" ")
-            if kind == "locations":
-                self.all_locations = True
-            elif kind == "location":
-                self.locations.add(rest)
-                self.locations.add(rest.rsplit(" offset ", 1)[0])
-            elif kind == "event":
-                self.events.add(rest)
-            elif kind == "occurrence":
-                self.occurrences.add(rest)
-                self.occurrences.add(rest.rsplit(" rate_code ", 1)[0])
-
-    def __bool__(self) -> bool:
-        return bool(self.all_locations or self.locations or self.events or self.occurrences)
 
 
 # -- the checkpoint ---------------------------------------------------------------------------
@@ -574,7 +235,7 @@ class Sync:
         self._previous = None if previous is None else Path(previous)
         self._out = Path(out)
         ignore = list(ignore_fields) if not isinstance(ignore_fields, str | bytes) else None
-        self._canon = _Canon(parse_ignore(ignore_fields if ignore is None else ignore))
+        self._canon = Canon(parse_ignore(ignore_fields if ignore is None else ignore))
         self._crawl_args: dict[str, Any] = {
             "rate_codes": list(rate_codes) if not isinstance(rate_codes, str) else rate_codes,
             "inventory": inventory,
@@ -786,13 +447,13 @@ class Sync:
             state.buckets = max(1, min(_MAX_BUCKETS, -(-size // _BUCKET_BYTES)))
         if not self._previous_split:
             self._split_previous(state.buckets)
-        self._split_new(staging, state.buckets, _Unsure(e["where"] for e in state.errors))
+        self._split_new(staging, state.buckets, Unsure(e["where"] for e in state.errors))
         tmp = self._work / "snapshot.tmp"
         seq = 0
         with tmp.open("wb") as snapshot:
             for bucket in range(state.buckets):
                 self._buckets_done = bucket
-                old, new = _Side(), _Side()
+                old, new = Side(), Side()
                 before = list(self._bucket_lines("old", bucket))
                 after = list(self._bucket_lines("new", bucket))
                 # Most lines of a night are as they were: those are not hashed at all.
@@ -807,20 +468,16 @@ class Sync:
                 for line in after:
                     if line in same:
                         event_id, occurrence_id, code = new.add_same(line)
-                        keyed.append(
-                            (_crc(event_id), event_id, occurrence_id, _code_key(code), line)
-                        )
+                        keyed.append((crc(event_id), event_id, occurrence_id, code_key(code), line))
                 for line in after:
                     if line not in same:
                         event_id, occurrence_id, code = new.add(line, self._canon)
-                        keyed.append(
-                            (_crc(event_id), event_id, occurrence_id, _code_key(code), line)
-                        )
+                        keyed.append((crc(event_id), event_id, occurrence_id, code_key(code), line))
                 del after, same
                 keyed.sort()
                 snapshot.writelines(entry[4] for entry in keyed)
                 del keyed
-                for change in _compare_bucket(old, new, self._canon, self._counts):
+                for change in compare_bucket(old, new, self._canon, self._counts):
                     seq += 1
                     if seq <= state.taken:
                         continue  # taken before an interruption
@@ -859,11 +516,11 @@ class Sync:
                 stack.enter_context((work / f"old-{k}.jsonl").open("wb")) for k in range(buckets)
             ]
             for line, event_id, _ in self._previous_lines(stack):
-                files[_bucket(event_id, buckets)].write(line)
+                files[bucket_of(event_id, buckets)].write(line)
 
     def _previous_lines(
         self, stack: contextlib.ExitStack
-    ) -> Iterator[tuple[bytes, str, _Line | None]]:
+    ) -> Iterator[tuple[bytes, str, Line | None]]:
         assert self._previous is not None
         try:
             previous = stack.enter_context(self._previous.open("rb"))
@@ -877,7 +534,7 @@ class Sync:
             if not line.endswith(b"\n"):
                 line += b"\n"
             try:
-                event_id = _event_id(line)
+                event_id = event_id_of(line)
             except (msgspec.DecodeError, KeyError, TypeError, AttributeError) as exc:
                 raise ConfigurationError(
                     f"{self._previous} line {number} is not a snapshot record: {exc}",
@@ -885,7 +542,7 @@ class Sync:
                 ) from exc
             yield line, event_id, None
 
-    def _split_new(self, staging: Path, buckets: int, unsure: _Unsure) -> None:
+    def _split_new(self, staging: Path, buckets: int, unsure: Unsure) -> None:
         """Tonight's records into ``new-K.jsonl``, with the previous records that a failed unit
         leaves unknown carried forward."""
         work = self._work
@@ -903,29 +560,29 @@ class Sync:
                     if b'"error":' in line:
                         line = _without_request_id(line)
                     if unsure:
-                        record = _read_line.decode(line)
-                        event_id = _raw_id(record.event)
-                        occurrence_id = _raw_id(record.occurrence)
+                        record = read_line.decode(line)
+                        event_id = raw_id(record.event)
+                        occurrence_id = raw_id(record.occurrence)
                         seen_events.add(event_id)
                         seen_locations.add(record.locationId)
                         if event_id in unsure.events or occurrence_id in unsure.occurrences:
                             seen_units.add((event_id, occurrence_id, record.rateCode))
                     else:
-                        event_id = _event_id(line)
-                    files[_bucket(event_id, buckets)].write(line)
+                        event_id = event_id_of(line)
+                    files[bucket_of(event_id, buckets)].write(line)
             if self._previous is None or not unsure:
                 return
             for line, event_id, _ in self._previous_lines(stack):
-                record = _read_line.decode(line)
+                record = read_line.decode(line)
                 if self._carried(record, event_id, unsure, seen_events,
                                  seen_locations, seen_units):  # fmt: skip
-                    files[_bucket(event_id, buckets)].write(line)
+                    files[bucket_of(event_id, buckets)].write(line)
 
     @staticmethod
     def _carried(
-        record: _Line,
+        record: Line,
         event_id: str,
-        unsure: _Unsure,
+        unsure: Unsure,
         seen_events: set[str],
         seen_locations: set[str],
         seen_units: set[tuple[str, str, str | None]],
@@ -937,7 +594,7 @@ class Sync:
                 unsure.all_locations and location not in seen_locations
             ):
                 return True
-        occurrence_id = _raw_id(record.occurrence)
+        occurrence_id = raw_id(record.occurrence)
         if event_id in unsure.events or occurrence_id in unsure.occurrences:
             return (event_id, occurrence_id, record.rateCode) not in seen_units
         return False
