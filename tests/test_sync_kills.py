@@ -91,8 +91,16 @@ async def test_ttg_sync_survives_20_kills(tmp_path: Path) -> None:
                 try:
                     await asyncio.wait_for(process.wait(), rng.uniform(0, window))
                 except TimeoutError:
-                    process.send_signal(signal.SIGKILL)
-                    assert await process.wait() == -signal.SIGKILL
+                    try:
+                        process.send_signal(signal.SIGKILL)
+                    except ProcessLookupError:
+                        break  # it ended as the time ran out
+                    status = await process.wait()
+                    if status == 0:
+                        break  # it ended just before the kill
+                    # 255: asyncio's child watcher lost the status ("Unknown child process"),
+                    # which happens in a full test session; the kill was sent all the same.
+                    assert status in (-signal.SIGKILL, 255)
                     done += 1
                     landed[where(out, changes)] += 1
                     continue
