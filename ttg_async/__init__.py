@@ -69,6 +69,8 @@ from ttg_async._ttg.models import (
     Venue,
     VoucherLine,
 )
+from ttg_async._ttg.snapshot import Change
+from ttg_async._ttg.sync import Sync, SyncStats
 from ttg_async._ttg.tiers import TierComparison, TierPrice, TierRow, compare_tiers
 from ttg_async._version import __version__
 
@@ -87,6 +89,7 @@ __all__ = [
     "CartItemInput",
     "CatalogRecord",
     "Category",
+    "Change",
     "ClientClosedError",
     "CommittedWriteDecodeError",
     "ConfigurationError",
@@ -127,6 +130,8 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "SubtotalLine",
+    "Sync",
+    "SyncStats",
     "TTGClient",
     "TTGError",
     "Ticket",

@@ -1110,4 +1110,30 @@ MUTATIONS: tuple[Mutation, ...] = (
         "every caller gets the same list: one handler clearing its answer empties it for all",
         (HOT_TESTS, BB_HOT_TESTS),
     ),
+    # -- incremental sync (issue 24) --
+    Mutation(
+        "sync-failed-unit-removed",
+        "ttg_async/_ttg/sync.py",
+        "                if self._carried(",
+        "                if False and self._carried(",
+        "records beneath a location, event or occurrence that failed to load are reported as "
+        "removed (a flaky night reports the catalog as sold out)",
+        ("tests/test_sync.py",),
+    ),
+    Mutation(
+        "sync-ignore-fields-ignored",
+        "ttg_async/_ttg/snapshot.py",
+        "        for path in self.ignore:\n            strip_path(value, path)\n",
+        "        for path in self.ignore:\n            pass\n",
+        "ignore_fields is accepted but not applied: changes at ignored paths are reported",
+        ("tests/test_sync.py",),
+    ),
+    Mutation(
+        "sync-resume-yields-twice",
+        "ttg_async/_ttg/sync.py",
+        "                    if seq <= state.taken:\n",
+        "                    if seq < state.taken:\n",
+        "a resumed sync yields again the last change taken before the interruption",
+        ("tests/test_sync.py",),
+    ),
 )

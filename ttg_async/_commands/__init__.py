@@ -1,4 +1,4 @@
-"""The ``ttg`` commands that talk to TTG: browsing, rate-code comparison and the crawl.
+"""The ``ttg`` commands that talk to TTG: browsing, rate-code comparison, the crawl and the sync.
 
 ``ttg_async._cli`` builds the parser and hands these commands to `run`. Every command
 prints one line and exits with a status (0 OK, 1 API or network error, 2 bad usage) instead
@@ -19,7 +19,8 @@ _NEEDS_RICH = "needs the cli extra: python -m pip install 'ttg_async[cli]'"
 
 
 def add_commands(commands: Any) -> None:
-    """Add ``locations``, ``events``, ``occurrences``, ``inventory``, ``prices``, ``crawl``.
+    """Add ``locations``, ``events``, ``occurrences``, ``inventory``, ``prices``, ``crawl``,
+    ``sync``.
 
     >>> parser = argparse.ArgumentParser(prog="ttg")
     >>> add_commands(parser.add_subparsers(dest="command"))
@@ -28,9 +29,11 @@ def add_commands(commands: Any) -> None:
     """
     from ttg_async._commands._browse import add_commands as add_browse
     from ttg_async._commands._crawl import add_command as add_crawl
+    from ttg_async._commands._sync import add_command as add_sync
 
     add_browse(commands)
     add_crawl(commands)
+    add_sync(commands)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ from ttg_async._ttg.config import ClientConfig, redact_key, resolve_config
 from ttg_async._ttg.crawl import Crawl, CrawlStorageError
 from ttg_async._ttg.protocol import NAMING, STRICT, RawResponse, RequestSpec, build_request
 from ttg_async._ttg.resources import Carts, Events, Inventory, Locations, Occurrences, Orders
+from ttg_async._ttg.sync import Sync
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
@@ -424,6 +425,43 @@ class TTGClient(ClientBase):
         )
         self._shared.crawls.add(crawl)
         return crawl
+
+    def sync(
+        self,
+        previous: str | os.PathLike[str] | None,
+        out: str | os.PathLike[str],
+        *,
+        location_ids: Iterable[str] | None = None,
+        rate_codes: Iterable[str | None] = (None,),
+        inventory: bool = True,
+        concurrency: int = 16,
+        checkpoint: str | os.PathLike[str] | None = None,
+        ignore_fields: Iterable[str] = (),
+    ) -> Sync:
+        """Crawl the catalog and yield what changed since the snapshot ``previous``.
+
+        >>> sync = ttg.sync(previous="monday.jsonl", out="tuesday.jsonl")
+        >>> async for change in sync:  # Change(kind, level, key, before, after, fields)
+        ...     print(change.kind, change.level, change.key, change.fields)
+        >>> print(sync.stats, sync.errors)
+
+        ``out`` receives the new full snapshot (the lines of ``ttg crawl --out``), written
+        atomically when the sync ends. ``ignore_fields`` are paths never reported, with
+        ``[]`` for any index (``"priceOptions[].sellPrice"``). ``checkpoint`` makes it
+        resumable. The crawl arguments are those of `crawl`; see
+        [`Sync`][ttg_async.Sync] for the order of changes and resuming.
+        """
+        return Sync(
+            self,
+            previous,
+            out,
+            location_ids=location_ids,
+            rate_codes=rate_codes,
+            inventory=inventory,
+            concurrency=concurrency,
+            checkpoint=checkpoint,
+            ignore_fields=ignore_fields,
+        )
 
     def _counting_view(self, on_attempt: Callable[[], None]) -> TTGClient:
         """A view whose every HTTP attempt calls ``on_attempt`` first (a crawl's counter)."""

@@ -11,6 +11,7 @@ has its own wire encoding, so neither side can hide the other's mistakes.
 See ``docs/sandbox.md`` for the rules it enforces, its controls and its faults.
 """
 
+from ttg_async.sandbox._evolve import CatalogChanges, ExpectedChange, PriceMove
 from ttg_async.sandbox._faults import Fault
 from ttg_async.sandbox._pricing import SEEDED_CODES, RetailerConfig
 from ttg_async.sandbox._sandbox import ROUTES, TEST_KEY, Sandbox
@@ -20,7 +21,10 @@ __all__ = [
     "ROUTES",
     "SEEDED_CODES",
     "TEST_KEY",
+    "CatalogChanges",
+    "ExpectedChange",
     "Fault",
+    "PriceMove",
     "RetailerConfig",
     "Sandbox",
     "WireRecord",

@@ -359,7 +359,9 @@ class App:
             raise not_found("location", location_id, param="locationId")
         visible = self._retailer(request)[1].event_ids
         cat = self.catalog
-        if visible is None:
+        if visible is None and cat.ended:
+            items, total = cat.visible_page(location, offset, limit)
+        elif visible is None:
             total = cat.events_in_location(location)
             stop = min(total, offset + limit)
             items = cat.event_page(location, offset, stop)
@@ -384,6 +386,8 @@ class App:
         retailer = self._retailer(request)[1]
         out = []
         for occ in self.catalog.occurrences(event):
+            if occ.id in self.catalog.cancelled:
+                continue
             if (start is not None and occ.local_date < start) or (
                 end is not None and occ.local_date > end
             ):

@@ -45,6 +45,9 @@ class LRU(Generic[K, V]):
             self._data.move_to_end(key)
         return value
 
+    def drop(self, key: K) -> None:
+        self._data.pop(key, None)
+
     def put(self, key: K, value: V) -> V:
         self._data[key] = value
         if len(self._data) > self._size:
@@ -325,6 +328,10 @@ class Catalog:
         )
         # The encoded JSON of events 0 .. len - 1, filled in as they are first asked for.
         self._event_json: list[bytes | None] = [None] * min(events, EVENT_JSON_CACHE)
+        # Moved by ``Sandbox.evolve`` (see ._evolve): events ended and occurrences cancelled.
+        self.ended: set[int] = set()
+        self.cancelled: set[str] = set()
+        self.extra_dates: dict[int, int] = {}  # event index -> dates added at the end
 
     def _rng(self, tag: int, index: int) -> random.Random:
         return random.Random((self.seed * 1_000_003 + tag) * 10_000_019 + index)
@@ -364,6 +371,8 @@ class Catalog:
         number = parse_id(event_id)
         if number is None or not 0 <= number - _EVENT_ID_BASE < self.event_count:
             return None
+        if number - _EVENT_ID_BASE in self.ended:
+            return None
         return self.event(number - _EVENT_ID_BASE)
 
     def event(self, index: int) -> Event:
@@ -395,6 +404,8 @@ class Catalog:
             # Event 0 is always an on-sale arena show with seats, GA, extras and rate codes,
             # so tests and demos have a known starting point.
             venue, count = 0, 12
+        if self.extra_dates:  # Sandbox.evolve added dates at the end
+            count += self.extra_dates.get(index, 0)
         open_ended = open_ended and _VENUE_KINDS[venue] == "theatre"
         return venue, name, first_day, gap, count, open_ended, mode
 
@@ -425,6 +436,20 @@ class Catalog:
                     index = first + j * step
                     page[j] = cache[index] = self._encode_event(index)
         return cast("list[bytes]", page)  # no None is left
+
+    def add_date(self, index: int) -> None:
+        """One more date at the end of event ``index`` (its ``endDate`` moves with it)."""
+        self.extra_dates[index] = self.extra_dates.get(index, 0) + 1
+        self._events.drop(index)
+        self._occurrences.drop(index)
+        if index < len(self._event_json):
+            self._event_json[index] = None
+
+    def visible_page(self, location: Location, offset: int, limit: int) -> tuple[list[bytes], int]:
+        """A page of the location's events with the ended ones left out, and their total."""
+        n = len(self.locations)
+        indexes = [i for i in range(location.index, self.event_count, n) if i not in self.ended]
+        return [self.event_json(i) for i in indexes[offset : offset + limit]], len(indexes)
 
     def _encode_event(self, index: int) -> bytes:
         # Exactly encode({"id", "name", "startDate", "endDate", "location", "venue"}).
@@ -480,7 +505,7 @@ class Catalog:
         if number is None or number // _OCC_PER_EVENT != event.number:
             return None
         position = number % _OCC_PER_EVENT - 1
-        if not 0 <= position < event.count:
+        if not 0 <= position < event.count or occurrence_id in self.cancelled:
             return None
         return self.occurrences(event)[position]
 

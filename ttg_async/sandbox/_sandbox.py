@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ttg_async.sandbox._app import App
 from ttg_async.sandbox._catalog import Catalog
+from ttg_async.sandbox._evolve import CatalogChanges, evolve
 from ttg_async.sandbox._faults import Fault, FaultPlan
 from ttg_async.sandbox._ids import parse_price_token
 from ttg_async.sandbox._plumbing import serve_app
@@ -227,6 +228,54 @@ class Sandbox:
         if event is None:
             raise KeyError(event_id)
         return self._pricing.codes(retailer if retailer is not None else "\x00any", event)
+
+    def evolve(
+        self,
+        seed: int = 0,
+        *,
+        rate_codes: Iterable[str | None] = (None,),
+        retailer: str | None = None,
+        end_events: int = 2,
+        add_events: int = 2,
+        cancel_occurrences: int = 3,
+        add_dates: int = 2,
+        sell_out: int = 3,
+        move_prices: int = 4,
+    ) -> CatalogChanges:
+        """Move the catalog on, as a night would: seeded, so the same call does the same.
+
+        Ends ``end_events`` events and adds ``add_events`` new ones, cancels occurrences,
+        adds dates at the end of events (``add_dates``; their ``endDate`` moves), sells
+        extras out and moves prices up or down by a step at the given ``rate_codes``
+        (``None``, the default tier, is listed for the records it reports; prices move only
+        at the codes). Returns a `CatalogChanges` listing every record added, removed or
+        changed at the levels a sync reports, for the ``rate_codes`` a sync would crawl.
+
+        >>> sb = Sandbox(seed=0, events=40)
+        >>> night = sb.evolve(7, rate_codes=[None, "campaign-may"])
+        >>> night.added_events
+        ['1041', '1042']
+        >>> ("added", "event", ("1041",)) in night.keys()  # (kind, level, key)
+        True
+        """
+        codes = list(rate_codes)
+        counts = (end_events, add_events, cancel_occurrences, add_dates, sell_out, move_prices)
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts):
+            raise ValueError("evolve: the counts must be non-negative ints")
+        return evolve(
+            self._catalog,
+            self._pricing,
+            self._state,
+            seed=seed,
+            retailer=retailer if retailer is not None else "\x00any",
+            rate_codes=codes,
+            end_events=end_events,
+            add_events=add_events,
+            cancel_occurrences=cancel_occurrences,
+            add_dates=add_dates,
+            sell_out=sell_out,
+            move_prices=move_prices,
+        )
 
     # -- control -------------------------------------------------------------------------
     @property
