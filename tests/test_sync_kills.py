@@ -20,7 +20,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from ttg_async.sandbox import Sandbox
+
+# Each test starts dozens of processes; on a machine loaded many times over (two CPU burners
+# and a parallel test run) they take minutes, not the default two. A hang still fails them.
+pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk_test_synckills00000000000000"
