@@ -261,14 +261,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "fresh-key-per-attempt",
         PIPELINE,
-        "raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)",
+        "        return self.transport.send(spec, timeout=budget, deadline_at=deadline_at)\n",
         (
-            "fresh = lambda h: h if h is None or IDEMPOTENCY_HEADER not in h else "
+            "        fresh = lambda h: h if h is None or IDEMPOTENCY_HEADER not in h else "
             "{**h, IDEMPOTENCY_HEADER: 'idem_' + __import__('os').urandom(8).hex()}\n"
-            "                raw = await transport.send("
+            "        return self.transport.send("
             "__import__('msgspec').structs.replace(spec, "
             "headers=fresh(spec.headers), own_headers=fresh(spec.own_headers)), "
-            "timeout=budget, deadline_at=deadline_at)"
+            "timeout=budget, deadline_at=deadline_at)\n"
         ),
         "every attempt of a checkout sends a fresh Idempotency-Key",
         (FAULTS,),

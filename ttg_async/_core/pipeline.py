@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, TypeVar
 from urllib.parse import urlencode
 
@@ -133,7 +133,7 @@ class Pipeline:
             made += 1
             sent = time.monotonic()
             try:
-                raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
+                raw = await self._resend(spec, budget, deadline_at)
             except TTGError as exc:
                 _log_attempt(spec, made, policy.max_attempts, type(exc).__name__, sent)
                 raise
@@ -153,6 +153,13 @@ class Pipeline:
             started=started,
         )
 
+    def _resend(
+        self, spec: RequestSpec, budget: float, deadline_at: float | None
+    ) -> Awaitable[RawResponse]:
+        """One attempt of the retry loop, plain or watched: ``spec`` exactly as built, the same
+        request ID and idempotency key on every attempt."""
+        return self.transport.send(spec, timeout=budget, deadline_at=deadline_at)
+
     async def _watched(
         self,
         watch: CallWatch,
@@ -163,7 +170,6 @@ class Pipeline:
         on_attempt: Callable[[], None] | None,
     ) -> T:
         """`call`, with each attempt, answer and wait told to ``watch`` (spans, metrics, hooks)."""
-        transport = self.transport
         deadline_at = (
             None if policy.deadline is None else asyncio.get_running_loop().time() + policy.deadline
         )
@@ -179,7 +185,7 @@ class Pipeline:
             sent = time.monotonic()
             status: int | None = None
             try:
-                raw = await transport.send(spec, timeout=budget, deadline_at=deadline_at)
+                raw = await self._resend(spec, budget, deadline_at)
                 status = raw.status
                 result = decode(raw, spec.request_id)
             except TTGError as exc:
