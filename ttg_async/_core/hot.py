@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeVar
 
+from ttg_async._core.config import NotGiven
 from ttg_async._core.errors import APITimeoutError, ConfigurationError
 from ttg_async._core.transport import RawResponse, RequestSpec
 
@@ -533,3 +534,26 @@ def check_coalesce(value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"must be a bool, not {type(value).__name__}", field="coalesce")
     return value
+
+
+def view_hot_options(
+    coalesce: bool,
+    cache: ResponseCache | None,
+    *,
+    new_coalesce: object,
+    new_cache: object,
+    client: str,
+) -> tuple[bool, ResponseCache | None]:
+    """A ``with_options`` view's coalescing and cache, for either client: each stays as the
+    client has it unless given; ``cache`` can only be turned off (``None``) in a view."""
+    if not isinstance(new_coalesce, NotGiven):
+        coalesce = check_coalesce(new_coalesce)
+    if not isinstance(new_cache, NotGiven):
+        if new_cache is not None:
+            raise ConfigurationError(
+                "with_options takes cache=None (bypass the cache); give a client its cache "
+                f"with {client}(..., cache=ResponseCache(...))",
+                field="cache",
+            )
+        cache = None
+    return coalesce, cache

@@ -25,9 +25,9 @@ from ttg_async._core.hot import (
     HotReads,
     ResponseCache,
     check_cache,
-    check_coalesce,
     headers_digest,
     identity_digest,
+    view_hot_options,
     wire_key,
 )
 from ttg_async._core.options import CallOptions
@@ -365,18 +365,9 @@ class TTGClient(ClientBase):
         view = object.__new__(TTGClient)
         view._init(self._shared, new_retry, new_timeout, view=True)
         view._strict = self._strict if isinstance(strict, NotGiven) else _check_strict(strict)
-        view._coalesce = (
-            self._coalesce if isinstance(coalesce, NotGiven) else check_coalesce(coalesce)
+        view._coalesce, view._cache = view_hot_options(
+            self._coalesce, self._cache, new_coalesce=coalesce, new_cache=cache, client="TTGClient"
         )
-        view._cache = self._cache
-        if not isinstance(cache, NotGiven):
-            if cache is not None:
-                raise ConfigurationError(
-                    "with_options takes cache=None (bypass the cache); give a client its cache "
-                    "with TTGClient(..., cache=ResponseCache(...))",
-                    field="cache",
-                )
-            view._cache = None
         return view
 
     def cache_stats(self) -> CacheStats:

@@ -20,16 +20,16 @@ import aiohttp
 
 from ttg_async._core.client import ClientBase, check_client_args
 from ttg_async._core.config import NOT_GIVEN, NotGiven, check_timeout
-from ttg_async._core.errors import AuthenticationError, ConfigurationError, TTGError
+from ttg_async._core.errors import AuthenticationError, TTGError
 from ttg_async._core.hooks import Hook
 from ttg_async._core.hot import (
     CacheStats,
     HotReads,
     ResponseCache,
     check_cache,
-    check_coalesce,
     identity_digest,
     request_key,
+    view_hot_options,
 )
 from ttg_async._core.options import CallOptions, merge_headers
 from ttg_async._core.pipeline import Pipeline
@@ -216,18 +216,13 @@ class BuybackClient(ClientBase):
         """
         view = object.__new__(BuybackClient)
         view._init(self._shared, *self._view_options(retry, timeout), view=True)
-        view._coalesce = (
-            self._coalesce if isinstance(coalesce, NotGiven) else check_coalesce(coalesce)
+        view._coalesce, view._cache = view_hot_options(
+            self._coalesce,
+            self._cache,
+            new_coalesce=coalesce,
+            new_cache=cache,
+            client="BuybackClient",
         )
-        view._cache = self._cache
-        if not isinstance(cache, NotGiven):
-            if cache is not None:
-                raise ConfigurationError(
-                    "with_options takes cache=None (bypass the cache); give a client its cache "
-                    "with BuybackClient(..., cache=ResponseCache(...))",
-                    field="cache",
-                )
-            view._cache = None
         return view
 
     def cache_stats(self) -> CacheStats:
